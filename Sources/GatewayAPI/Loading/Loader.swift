@@ -1,0 +1,180 @@
+import Foundation
+
+/// An object read from a file that passed validation: normalized (nulls pruned, CRD defaults
+/// applied) and remembering where it was written.
+public struct LoadedObject: Sendable {
+    public var kind: ResourceKind
+    public var apiVersion: String
+    public var key: ObjectKey
+    public var location: SourceLocation
+    /// The whole object after defaulting (still with source lines).
+    public var value: Value
+}
+
+/// What a load produced: the valid objects, in input order, and diagnostics for everything else.
+public struct LoadResult: Sendable {
+    public var objects: [LoadedObject] = []
+    public var diagnostics: [Diagnostic] = []
+    public init() {}
+}
+
+/// Reads files and folders of Kubernetes YAML/JSON into validated objects.
+///
+/// - Folders are read recursively; files ending in `.yaml`, `.yml` or `.json`, in name order.
+/// - Multi-document YAML and `List` kinds (`kind: List` or `*List` with `items`) are expanded.
+/// - Unknown kinds/apiVersions are reported (warning) and skipped.
+/// - An object that violates its schema is rejected whole (never half-applied) and every violation
+///   is reported as `FILE:LINE: Kind ns/name: field: message`; the other objects still load.
+/// - Duplicates (same group/kind/namespace/name) are reported; the last one wins.
+public enum Loader {
+    public static let fileExtensions: Set<String> = ["yaml", "yml", "json"]
+
+    /// Expands paths into the list of files to read (sorted, deterministic).
+    public static func files(in paths: [String]) -> (files: [String], diagnostics: [Diagnostic]) {
+        var files: [String] = []
+        var diags: [Diagnostic] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
+                diags.append(Diagnostic(.error, "no such file or directory", location: SourceLocation(file: path, line: 0)))
+                continue
+            }
+            if isDir.boolValue {
+                let base = URL(fileURLWithPath: path)
+                var found: [String] = []
+                if let e = fm.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) {
+                    for case let url as URL in e where fileExtensions.contains(url.pathExtension.lowercased()) {
+                        let rel = url.path.hasPrefix(base.path) ? String(url.path.dropFirst(base.path.count)) : url.path
+                        found.append(path.hasSuffix("/") ? path + rel.drop(while: { $0 == "/" }) : path + rel)
+                    }
+                }
+                files += found.sorted()
+            } else {
+                files.append(path)
+            }
+        }
+        return (files, diags)
+    }
+
+    /// Loads every file under `paths`.
+    public static func load(paths: [String]) -> LoadResult {
+        let (files, diags) = files(in: paths)
+        var result = LoadResult()
+        result.diagnostics = diags
+        var texts: [(String, String)] = []
+        for f in files {
+            guard let data = FileManager.default.contents(atPath: f) else {
+                result.diagnostics.append(Diagnostic(.error, "cannot read file", location: SourceLocation(file: f, line: 0)))
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                result.diagnostics.append(Diagnostic(.error, "file is not UTF-8 text", location: SourceLocation(file: f, line: 0)))
+                continue
+            }
+            texts.append((f, text))
+        }
+        let loaded = load(texts: texts)
+        result.objects = loaded.objects
+        result.diagnostics += loaded.diagnostics
+        return result
+    }
+
+    /// Loads in-memory sources, given as (file name, text) in order.
+    public static func load(texts: [(file: String, text: String)]) -> LoadResult {
+        var result = LoadResult()
+        var index: [ObjectKey: Int] = [:]
+        for (file, text) in texts {
+            for doc in YAMLReader.documents(text: text, file: file) {
+                switch doc.result {
+                case .failure(let e):
+                    result.diagnostics.append(Diagnostic(.error, e.message, location: SourceLocation(file: e.file, line: e.line)))
+                case .success(let value):
+                    for item in expandLists(value, file: file, diagnostics: &result.diagnostics) {
+                        guard let obj = loadObject(item, file: file, diagnostics: &result.diagnostics) else { continue }
+                        if let prev = index[obj.key] {
+                            result.diagnostics.append(Diagnostic(
+                                .warning,
+                                "duplicate object: also defined at \(result.objects[prev].location); the last definition (this one) wins",
+                                location: obj.location, object: obj.key))
+                            result.objects[prev] = obj
+                        } else {
+                            index[obj.key] = result.objects.count
+                            result.objects.append(obj)
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// `kind: List` (or any `*List` with `items`) becomes its items.
+    static func expandLists(_ value: Value, file: String, diagnostics: inout [Diagnostic]) -> [Value] {
+        if value.isNull { return [] }
+        if let kind = value["kind"]?.string, kind.hasSuffix("List"), value.object?["items"] != nil {
+            guard let items = value["items"]?.array ?? (value["items"] == nil ? [] : nil) else {
+                diagnostics.append(Diagnostic(.error, "items: must be a list", location: SourceLocation(file: file, line: value.line)))
+                return []
+            }
+            return items.flatMap { expandLists($0, file: file, diagnostics: &diagnostics) }
+        }
+        return [value]
+    }
+
+    /// Identifies, normalizes and validates one object; nil (with diagnostics) when rejected.
+    static func loadObject(_ value: Value, file: String, diagnostics: inout [Diagnostic]) -> LoadedObject? {
+        let loc = SourceLocation(file: file, line: value.line)
+        guard value.object != nil else {
+            diagnostics.append(Diagnostic(.error, "a Kubernetes object must be a mapping, found \(value.typeName)", location: loc))
+            return nil
+        }
+        guard let apiVersion = value["apiVersion"]?.string, let kindName = value["kind"]?.string else {
+            let missing = value["apiVersion"]?.string == nil ? "apiVersion" : "kind"
+            diagnostics.append(Diagnostic(.error, "Required value: every object needs apiVersion and kind", location: loc, field: missing))
+            return nil
+        }
+        let name = value["metadata"]?["name"]?.string ?? "<unnamed>"
+        guard let kind = ResourceKind.lookup(apiVersion: apiVersion, kind: kindName) else {
+            let why: String
+            if let k = ResourceKind(rawValue: kindName) {
+                why = "apiVersion \(apiVersion) is not served for \(kindName) (accepted: \(k.apiVersions.joined(separator: ", "))); object skipped"
+            } else {
+                why = "unknown kind \(kindName) (\(apiVersion)): Sluice does not read it; object skipped"
+            }
+            let ns = value["metadata"]?["namespace"]?.string ?? ""
+            let key = ObjectKey(group: groupOf(apiVersion), kind: kindName, namespace: ns, name: name)
+            diagnostics.append(Diagnostic(.warning, why, location: loc, object: key))
+            return nil
+        }
+        var namespace = ""
+        if kind.isNamespaced {
+            namespace = value["metadata"]?["namespace"]?.string ?? "default"
+        }
+        let key = ObjectKey(group: kind.group, kind: kind.rawValue, namespace: namespace, name: name)
+
+        var errors = MetadataValidator.validate(value.object?["metadata"], kind: kind, objectLine: value.line)
+        let schema = kind.schema(apiVersion: apiVersion)
+        var normalized = SchemaValidator().normalize(value, schema: schema)
+        // metadata is checked above; the schema only says "object" for it.
+        errors += SchemaValidator().validate(normalized, schema: schema, path: "")
+        if !errors.isEmpty {
+            for e in errors {
+                diagnostics.append(Diagnostic(.error, e.message, location: SourceLocation(file: file, line: e.line),
+                                              object: key, field: e.path))
+            }
+            return nil
+        }
+        if kind.isNamespaced, var obj = normalized.object, var meta = obj["metadata"]?.object, meta["namespace"] == nil {
+            meta["namespace"] = .string(namespace)
+            obj["metadata"] = Value(.object(meta), line: obj["metadata"]!.line)
+            normalized = Value(.object(obj), line: normalized.line)
+        }
+        return LoadedObject(kind: kind, apiVersion: apiVersion, key: key, location: loc, value: normalized)
+    }
+
+    static func groupOf(_ apiVersion: String) -> String {
+        let parts = apiVersion.split(separator: "/")
+        return parts.count == 2 ? String(parts[0]) : ""
+    }
+}

@@ -1,0 +1,179 @@
+/// The contract between the control plane and the data plane.
+///
+/// The translator produces one `GatewayIR` per Gateway and one `MeshServiceIR` per Service port;
+/// the data plane compiles them into lookup tables. Everything here is a value type: `Sendable`,
+/// `Codable`, in a deterministic order, and valid by construction — an invalid backend is an
+/// explicit `.invalid` destination that answers 500, never a silently dropped rule.
+
+/// A namespaced name, printed `namespace/name`.
+public struct NamespacedName: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+    public init(_ namespace: String, _ name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+    public var description: String { "\(namespace)/\(name)" }
+    public static func < (a: Self, b: Self) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
+}
+
+/// Everything the data plane serves, for one configuration version.
+public struct IRSnapshot: Hashable, Sendable, Codable {
+    public var gateways: [GatewayIR]
+    public var meshServices: [MeshServiceIR]
+    public init(gateways: [GatewayIR] = [], meshServices: [MeshServiceIR] = []) {
+        self.gateways = gateways
+        self.meshServices = meshServices
+    }
+}
+
+// MARK: - Gateways
+
+/// A programmed Gateway: its addresses and its listeners grouped by port.
+public struct GatewayIR: Hashable, Sendable, Codable {
+    public var gateway: NamespacedName
+    public var gatewayClass: String
+    /// Addresses reported in `status.addresses` (on the embedded default, loopback addresses).
+    public var addresses: [String]
+    public var listeners: [ListenerIR]
+    public init(gateway: NamespacedName, gatewayClass: String, addresses: [String], listeners: [ListenerIR]) {
+        self.gateway = gateway
+        self.gatewayClass = gatewayClass
+        self.addresses = addresses
+        self.listeners = listeners
+    }
+}
+
+/// Transport/application protocol of a listener.
+public enum ListenerProtocol: String, Hashable, Sendable, Codable {
+    case http = "HTTP", https = "HTTPS", tls = "TLS", tcp = "TCP", udp = "UDP"
+}
+
+/// A listener that is Programmed: only valid listeners reach the IR.
+public struct ListenerIR: Hashable, Sendable, Codable {
+    /// Name of the listener (for ListenerSet listeners: `<listenerset namespace>/<name>/<listener>`).
+    public var name: String
+    public var port: Int
+    public var proto: ListenerProtocol
+    /// The listener's hostname; nil matches every host.
+    public var hostname: String?
+    public var tls: ListenerTLSIR?
+    /// HTTP/HTTPS(/TLS-terminated HTTP) virtual hosts, most specific first.
+    public var virtualHosts: [VirtualHostIR]
+    /// TCPRoutes/UDPRoutes: the rule backends (L4 routes have no matches).
+    public var l4Routes: [L4RouteIR]
+    /// TLSRoutes by SNI host (passthrough or terminate).
+    public var tlsRoutes: [TLSRouteIR]
+
+    public init(name: String, port: Int, proto: ListenerProtocol, hostname: String?, tls: ListenerTLSIR?,
+                virtualHosts: [VirtualHostIR] = [], l4Routes: [L4RouteIR] = [], tlsRoutes: [TLSRouteIR] = []) {
+        self.name = name
+        self.port = port
+        self.proto = proto
+        self.hostname = hostname
+        self.tls = tls
+        self.virtualHosts = virtualHosts
+        self.l4Routes = l4Routes
+        self.tlsRoutes = tlsRoutes
+    }
+}
+
+/// TLS settings of a listener.
+public struct ListenerTLSIR: Hashable, Sendable, Codable {
+    public enum Mode: String, Hashable, Sendable, Codable { case terminate = "Terminate", passthrough = "Passthrough" }
+    public var mode: Mode
+    /// Resolved certificate Secrets (PEM text), in certificateRefs order.
+    public var certificates: [CertificateIR]
+    public init(mode: Mode, certificates: [CertificateIR]) {
+        self.mode = mode
+        self.certificates = certificates
+    }
+}
+
+/// A certificate chain and its key, from a `kubernetes.io/tls` Secret.
+public struct CertificateIR: Hashable, Sendable, Codable {
+    public var secret: NamespacedName
+    public var certificatePEM: String
+    public var privateKeyPEM: String
+    public init(secret: NamespacedName, certificatePEM: String, privateKeyPEM: String) {
+        self.secret = secret
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+    }
+}
+
+/// The routes for one effective hostname (the intersection of listener and route hostnames).
+public struct VirtualHostIR: Hashable, Sendable, Codable {
+    /// Exact host, `*.suffix` wildcard, or `*` for any host.
+    public var hostname: String
+    /// HTTPRoute entries, in the spec's precedence order (first match wins).
+    public var httpRoutes: [HTTPRouteIR]
+    /// GRPCRoute entries, in the spec's precedence order.
+    public var grpcRoutes: [GRPCRouteIR]
+    public init(hostname: String, httpRoutes: [HTTPRouteIR] = [], grpcRoutes: [GRPCRouteIR] = []) {
+        self.hostname = hostname
+        self.httpRoutes = httpRoutes
+        self.grpcRoutes = grpcRoutes
+    }
+}
+
+// MARK: - Mesh (GAMMA)
+
+/// One port of a Service as the mesh data plane serves it.
+///
+/// GEP-1294/GEP-1324: routes whose parentRef is the Service and in its namespace ("producer routes")
+/// apply to every client; routes in another namespace ("consumer routes") apply only to clients in
+/// that namespace and, for those clients, replace the producer routes. With no route at all the
+/// Service is load-balanced over its own endpoints (`defaultBackend`).
+public struct MeshServiceIR: Hashable, Sendable, Codable {
+    public var service: NamespacedName
+    /// The Service's cluster IP, when it has one.
+    public var clusterIP: String?
+    public var port: Int
+    public var portName: String?
+    public var appProtocol: String?
+    /// Producer routes in precedence order; nil when no producer route applies (then the default backend).
+    public var producerRoutes: [HTTPRouteIR]?
+    /// Consumer routes by client namespace, each in precedence order.
+    public var consumerRoutes: [ConsumerRoutesIR]
+    /// Producer GRPCRoutes / consumer GRPCRoutes for the same port.
+    public var producerGRPCRoutes: [GRPCRouteIR]?
+    public var consumerGRPCRoutes: [ConsumerGRPCRoutesIR]
+    /// Where a request goes when no route applies to its client: the Service itself.
+    public var defaultBackend: BackendIR
+
+    public init(service: NamespacedName, clusterIP: String?, port: Int, portName: String?, appProtocol: String?,
+                producerRoutes: [HTTPRouteIR]?, consumerRoutes: [ConsumerRoutesIR],
+                producerGRPCRoutes: [GRPCRouteIR]? = nil, consumerGRPCRoutes: [ConsumerGRPCRoutesIR] = [],
+                defaultBackend: BackendIR) {
+        self.service = service
+        self.clusterIP = clusterIP
+        self.port = port
+        self.portName = portName
+        self.appProtocol = appProtocol
+        self.producerRoutes = producerRoutes
+        self.consumerRoutes = consumerRoutes
+        self.producerGRPCRoutes = producerGRPCRoutes
+        self.consumerGRPCRoutes = consumerGRPCRoutes
+        self.defaultBackend = defaultBackend
+    }
+}
+
+/// Consumer routes of one client namespace.
+public struct ConsumerRoutesIR: Hashable, Sendable, Codable {
+    public var clientNamespace: String
+    public var routes: [HTTPRouteIR]
+    public init(clientNamespace: String, routes: [HTTPRouteIR]) {
+        self.clientNamespace = clientNamespace
+        self.routes = routes
+    }
+}
+
+public struct ConsumerGRPCRoutesIR: Hashable, Sendable, Codable {
+    public var clientNamespace: String
+    public var routes: [GRPCRouteIR]
+    public init(clientNamespace: String, routes: [GRPCRouteIR]) {
+        self.clientNamespace = clientNamespace
+        self.routes = routes
+    }
+}

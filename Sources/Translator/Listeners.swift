@@ -1,0 +1,223 @@
+import Foundation
+import GatewayAPI
+import IR
+
+/// Who owns a listener: the Gateway itself or a ListenerSet attached to it (GEP-1713).
+enum ListenerOwner: Hashable {
+    case gateway(GatewayAPI.NamespacedName)
+    case listenerSet(GatewayAPI.NamespacedName)
+
+    var namespace: String {
+        switch self {
+        case .gateway(let n), .listenerSet(let n): return n.namespace
+        }
+    }
+}
+
+/// A listener during translation: its validation result, the routes attached to it, and status.
+struct ListenerState {
+    var owner: ListenerOwner
+    var gateway: GatewayAPI.NamespacedName
+    var listener: Listener
+    var conditions: [Condition] = []
+    var supportedKinds: [RouteGroupKind] = []
+    /// Accepted and not conflicted: only such listeners are programmed.
+    var isValid = false
+    var attachedRoutes = 0
+    var tls: ListenerTLSIR?
+    /// Attached HTTPRoute/GRPCRoute entries per effective hostname.
+    var httpByHost: [String: [(HTTPMatchRank, HTTPRouteIR)]] = [:]
+    var grpcByHost: [String: [(GRPCMatchRank, GRPCRouteIR)]] = [:]
+    var l4Routes: [L4RouteIR] = []
+    var tlsRoutes: [TLSRouteIR] = []
+
+    var proto: IR.ListenerProtocol? { IR.ListenerProtocol(rawValue: listener.protocol) }
+}
+
+/// The route kinds a listener protocol can carry, in the order `supportedKinds` lists them.
+/// "SupportedKinds ... MUST represent the kinds supported by an implementation for that Listener
+/// configuration."
+enum RouteKinds {
+    static let group = ResourceKind.gatewayGroup
+
+    static func supported(for proto: IR.ListenerProtocol, tlsMode: TLSModeType?) -> [String] {
+        switch proto {
+        case .http, .https: return ["HTTPRoute", "GRPCRoute"]
+        case .tls: return tlsMode == .terminate ? ["TLSRoute"] : ["TLSRoute"]
+        case .tcp: return ["TCPRoute"]
+        case .udp: return ["UDPRoute"]
+        }
+    }
+}
+
+extension Translation {
+    /// Validates one listener (protocol, route kinds, TLS references) and sets its conditions.
+    /// Conflicts are decided afterwards, across all listeners of the Gateway in precedence order.
+    func validateListener(_ state: inout ListenerState, factory f: ConditionFactory) {
+        let l = state.listener
+        guard let proto = state.proto else {
+            state.conditions = [
+                f.make(Cond.accepted, false, Cond.unsupportedProtocol,
+                       "protocol \(l.protocol) is not supported by Sluice (supported: HTTP, HTTPS, TLS, TCP, UDP)"),
+                f.make(Cond.programmed, false, Cond.reasonInvalid, "listener is not accepted"),
+                f.make(Cond.resolvedRefs, true, Cond.reasonResolvedRefs, "no references to resolve"),
+                f.make(Cond.conflicted, false, Cond.noConflicts, "no conflicts"),
+            ]
+            return
+        }
+
+        // Route kinds.
+        let supported = RouteKinds.supported(for: proto, tlsMode: l.tls?.mode)
+        var kindsOK = true
+        var kindsMessage = ""
+        if let requested = l.allowedRoutes.kinds, !requested.isEmpty {
+            for k in requested {
+                let group = k.group
+                if group == RouteKinds.group && supported.contains(k.kind) {
+                    if !state.supportedKinds.contains(where: { $0.kind == k.kind }) {
+                        state.supportedKinds.append(RouteGroupKind(group: RouteKinds.group, kind: k.kind))
+                    }
+                } else {
+                    kindsOK = false
+                    kindsMessage += (kindsMessage.isEmpty ? "" : "; ") + "kind \(group.isEmpty ? "" : group + "/")\(k.kind) is not supported on a \(l.protocol) listener"
+                }
+            }
+        } else {
+            state.supportedKinds = supported.map { RouteGroupKind(group: RouteKinds.group, kind: $0) }
+        }
+
+        // TLS certificate references (HTTPS and TLS Terminate).
+        var refsOK = kindsOK
+        var refsReason = kindsOK ? Cond.reasonResolvedRefs : Cond.invalidRouteKinds
+        var refsMessage = kindsOK ? "all references resolved" : kindsMessage
+        if let tls = l.tls, tls.mode == .terminate, proto == .https || proto == .tls {
+            var certs: [CertificateIR] = []
+            for (i, ref) in (tls.certificateRefs ?? []).enumerated() {
+                switch resolveCertificate(ref, owner: state.owner) {
+                case .success(let c): certs.append(c)
+                case .failure(let problem):
+                    if refsOK || refsReason == Cond.invalidRouteKinds {
+                        refsReason = problem.reason
+                        refsMessage = "tls.certificateRefs[\(i)]: \(problem.message)"
+                    }
+                    refsOK = false
+                }
+            }
+            if refsOK { state.tls = ListenerTLSIR(mode: .terminate, certificates: certs) }
+        } else if let tls = l.tls, tls.mode == .passthrough {
+            state.tls = ListenerTLSIR(mode: .passthrough, certificates: [])
+        }
+
+        state.conditions = [
+            f.make(Cond.accepted, true, Cond.reasonAccepted, "listener accepted"),
+            f.make(Cond.programmed, refsOK, refsOK ? Cond.reasonProgrammed : Cond.reasonInvalid,
+                   refsOK ? "listener programmed" : "listener has unresolved references"),
+            f.make(Cond.resolvedRefs, refsOK, refsReason, refsMessage),
+            f.make(Cond.conflicted, false, Cond.noConflicts, "no conflicts"),
+        ]
+        // An invalid certificate makes the listener unusable; invalid route kinds only narrow it.
+        state.isValid = refsOK || refsReason == Cond.invalidRouteKinds
+    }
+
+    struct RefProblem: Error {
+        var reason: String
+        var message: String
+    }
+
+    /// Resolves a listener `certificateRefs` entry to PEM data.
+    ///
+    /// Listener `tls.certificateRefs`: "References to a resource in different namespace are invalid
+    /// UNLESS there is a ReferenceGrant in the target namespace that allows the certificate to be
+    /// attached. If a ReferenceGrant does not allow this reference, the "ResolvedRefs" condition MUST
+    /// be set to False for this listener with the "RefNotPermitted" reason." Other failures use
+    /// "InvalidCertificateRef".
+    func resolveCertificate(_ ref: SecretObjectReference, owner: ListenerOwner) -> Result<CertificateIR, RefProblem> {
+        guard ref.group.isEmpty, ref.kind == "Secret" else {
+            return .failure(RefProblem(reason: Cond.invalidCertificateRef,
+                                       message: "unsupported certificate reference kind \(ref.group.isEmpty ? "" : ref.group + "/")\(ref.kind) (only core Secrets)"))
+        }
+        let ns = ref.namespace ?? owner.namespace
+        let fromKind: String
+        switch owner {
+        case .gateway: fromKind = "Gateway"
+        case .listenerSet: fromKind = "ListenerSet"
+        }
+        guard index.referenceGranted(fromGroup: ResourceKind.gatewayGroup, fromKind: fromKind, fromNamespace: owner.namespace,
+                                     toGroup: "", toKind: "Secret", toNamespace: ns, toName: ref.name) else {
+            return .failure(RefProblem(reason: Cond.refNotPermitted,
+                                       message: "Secret \(ns)/\(ref.name) is in another namespace and no ReferenceGrant in \(ns) allows it"))
+        }
+        guard let secret = index.secrets[GatewayAPI.NamespacedName(namespace: ns, name: ref.name)] else {
+            return .failure(RefProblem(reason: Cond.invalidCertificateRef, message: "Secret \(ns)/\(ref.name) not found"))
+        }
+        guard let cert = secret.decodedValue("tls.crt"), let key = secret.decodedValue("tls.key") else {
+            return .failure(RefProblem(reason: Cond.invalidCertificateRef,
+                                       message: "Secret \(ns)/\(ref.name) must hold tls.crt and tls.key (type kubernetes.io/tls)"))
+        }
+        guard cert.contains("-----BEGIN CERTIFICATE-----"), key.contains("PRIVATE KEY-----") else {
+            return .failure(RefProblem(reason: Cond.invalidCertificateRef,
+                                       message: "Secret \(ns)/\(ref.name): tls.crt/tls.key are not PEM certificate and key"))
+        }
+        return .success(CertificateIR(secret: IR.NamespacedName(ns, ref.name), certificatePEM: cert, privateKeyPEM: key))
+    }
+
+    /// Decides conflicts across the listeners of one Gateway (its own, then its ListenerSets'),
+    /// taken in precedence order: "1. Parent Gateway 2. ListenerSet ordered by creation time (oldest
+    /// first) 3. ListenerSet ordered alphabetically by {namespace}/{name}" (GEP-1713). A listener
+    /// conflicts with an earlier accepted one on the same port when their protocols cannot share a
+    /// port (ProtocolConflict) or when they share protocol and hostname (HostnameConflict).
+    /// "Each listener in a set MUST have a unique combination of Port, Protocol, and, if supported
+    /// by the protocol, Hostname"; "all the Listeners that share a port with the TCP Listener are
+    /// not distinct and so MUST NOT be accepted".
+    func resolveConflicts(_ listeners: inout [ListenerState], factory: (ListenerOwner) -> ConditionFactory) {
+        var accepted: [Int] = []
+        for i in listeners.indices where listeners[i].proto != nil && listeners[i].isValid {
+            let l = listeners[i].listener
+            var reason: String?
+            var other = ""
+            for j in accepted {
+                let o = listeners[j].listener
+                guard o.port == l.port else { continue }
+                if !Self.protocolsCanSharePort(o.protocol, l.protocol) {
+                    reason = Cond.protocolConflict
+                } else if o.protocol == l.protocol && (o.hostname ?? "") == (l.hostname ?? "") {
+                    reason = Cond.hostnameConflict
+                } else {
+                    continue
+                }
+                other = o.name
+                break
+            }
+            guard let reason else {
+                accepted.append(i)
+                continue
+            }
+            let f = factory(listeners[i].owner)
+            let what = reason == Cond.protocolConflict
+                ? "port \(l.port) is already used with an incompatible protocol by listener \(other)"
+                : "port \(l.port), protocol \(l.protocol) and hostname \(l.hostname ?? "(none)") are already used by listener \(other)"
+            listeners[i].isValid = false
+            listeners[i].conditions.set(f.make(Cond.accepted, false, reason, what))
+            listeners[i].conditions.set(f.make(Cond.programmed, false, reason, what))
+            listeners[i].conditions.set(f.make(Cond.conflicted, true, reason, what))
+        }
+    }
+
+    /// HTTP owns its port; HTTPS and TLS share ports by SNI; TCP owns its port; UDP is a separate
+    /// transport and can sit beside any TCP-based protocol.
+    static func protocolsCanSharePort(_ a: String, _ b: String) -> Bool {
+        if a == b || a == "UDP" || b == "UDP" { return true }
+        let tlsFamily: Set<String> = ["HTTPS", "TLS"]
+        return tlsFamily.contains(a) && tlsFamily.contains(b)
+    }
+}
+
+extension Secret {
+    /// `data[key]` base64-decoded, or `stringData[key]`.
+    func decodedValue(_ key: String) -> String? {
+        if let s = stringData?[key] { return s }
+        guard let b64 = data?[key], let d = Data(base64Encoded: b64.filter { !$0.isWhitespace }) else { return nil }
+        return String(data: d, encoding: .utf8)
+    }
+}
+
