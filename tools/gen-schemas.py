@@ -16,8 +16,17 @@ crd_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__f
 out = os.path.join(os.path.dirname(__file__), '../Sources/GatewayAPI/Schemas/CRDSchemas.generated.swift')
 
 def strip(x):
+    """Drops documentation (`description` strings) but keeps properties that are named `description`."""
     if isinstance(x, dict):
-        return {k: strip(v) for k, v in x.items() if k != 'description'}
+        out = {}
+        for k, v in x.items():
+            if k == 'description' and isinstance(v, str):
+                continue
+            if k == 'properties' and isinstance(v, dict):
+                out[k] = {pk: strip(pv) for pk, pv in v.items()}
+            else:
+                out[k] = strip(v)
+        return out
     if isinstance(x, list):
         return [strip(i) for i in x]
     return x

@@ -174,7 +174,7 @@ public enum CELRules {
         var address = in6_addr()
         guard inet_pton(AF_INET6, s, &address) == 1 else { return false }
         // inet_pton accepts an embedded IPv4 part with leading zeros; netip does not.
-        if let dot = s.lastIndex(of: ":").map({ s[s.index(after: $0)...] }), dot.contains("."), !isIPv4(dot) {
+        if let tail = s.lastIndex(of: ":").map({ s[s.index(after: $0)...] }), tail.contains("."), !isIPv4(tail) {
             return false
         }
         let bytes = withUnsafeBytes(of: &address) { Array($0) }

@@ -208,8 +208,13 @@ public struct SchemaValidator: Sendable {
         }
     }
 
-    /// CEL_WIRING: replaced by the CELRules lookup once that file lands.
-    private func celCheck(_ rule: String) -> ((Value) -> Bool)? { nil }
+    /// The Swift check implementing a CEL rule; nil for transition rules (they compare with the
+    /// old object, which a create does not have) — and for a rule with no check, which the
+    /// coverage tests in CELRulesTests forbid.
+    private func celCheck(_ rule: String) -> (@Sendable (Value) -> Bool)? {
+        guard let c = CELRules.byRule[rule], !c.isTransitionRule else { return nil }
+        return c.check
+    }
 
     private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 }

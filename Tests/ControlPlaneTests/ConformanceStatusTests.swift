@@ -1,0 +1,43 @@
+import ControlPlane
+import Foundation
+import GatewayAPI
+import Testing
+
+/// Runs the translator over every folder of ../shared/conformance (base manifests + the test's
+/// manifests + the suite's programmatic Secrets/ConfigMaps, with the GatewayClass `sluice`) and
+/// compares the computed status with each test's `status` expectations (and those of its steps).
+///
+/// Expectations that depend only on resources must all match. Those that depend on run-time
+/// inputs of the upstream suite are counted separately and listed, never counted as passes.
+@Suite struct ConformanceStatusTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let corpus = repo.deletingLastPathComponent().appendingPathComponent("shared/conformance")
+    static let corpusPresent = FileManager.default.fileExists(atPath: corpus.appendingPathComponent("FORMAT.md").path)
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    @Test("status expectations of the conformance corpus match the translator's status",
+          .enabled(if: corpusPresent, "../shared/conformance is absent: skipped, not passed"))
+    func corpusStatus() throws {
+        let cert = try String(contentsOf: Self.fixtures.appendingPathComponent("test-cert.pem"), encoding: .utf8)
+        let key = try String(contentsOf: Self.fixtures.appendingPathComponent("test-key.pem"), encoding: .utf8)
+        var passed = 0, failed = 0, runtime = 0
+        var failures: [String] = []
+        var runtimeNotes: [String] = []
+        for test in try ConformanceCorpus.tests(corpus: Self.corpus) {
+            let r = try ConformanceStatusRunner.run(test, corpus: Self.corpus, certificatePEM: cert, keyPEM: key)
+            for (_, outcome) in r.outcomes {
+                switch outcome {
+                case .pass: passed += 1
+                case .fail(let m): failed += 1; failures.append("\(test.name): \(m)")
+                case .runtime(let m): runtime += 1; runtimeNotes.append("\(test.name): \(m)")
+                }
+            }
+        }
+        let summary = "conformance status expectations: \(passed) matched, \(failed) mismatched, \(runtime) run-time only (not evaluated), of \(passed + failed + runtime)"
+        print(summary)
+        for n in runtimeNotes { print("  run-time: \(n)") }
+        for f in failures { print("  MISMATCH \(f)") }
+        #expect(failed == 0, Comment(rawValue: summary + "\n" + failures.joined(separator: "\n")))
+        #expect(passed > 0)
+    }
+}
