@@ -38,6 +38,7 @@ public struct CheckReport: Sendable {
         case "Gateway": return s.gateways[nn].map(Self.encode)
         case "ListenerSet": return s.listenerSets[nn].map(Self.encode)
         case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute": return s.routes[key].map(Self.encode)
+        case "BackendTLSPolicy": return s.backendTLSPolicies[nn].map(Self.encode)
         default: return nil
         }
     }

@@ -36,11 +36,15 @@ public struct GatewayIR: Hashable, Sendable, Codable {
     /// Addresses reported in `status.addresses` (on the embedded default, loopback addresses).
     public var addresses: [String]
     public var listeners: [ListenerIR]
-    public init(gateway: NamespacedName, gatewayClass: String, addresses: [String], listeners: [ListenerIR]) {
+    /// The client certificate presented to backends that use TLS (`spec.tls.backend`, GEP-3155).
+    public var backendClientCertificate: CertificateIR?
+    public init(gateway: NamespacedName, gatewayClass: String, addresses: [String], listeners: [ListenerIR],
+                backendClientCertificate: CertificateIR? = nil) {
         self.gateway = gateway
         self.gatewayClass = gatewayClass
         self.addresses = addresses
         self.listeners = listeners
+        self.backendClientCertificate = backendClientCertificate
     }
 }
 
@@ -84,9 +88,24 @@ public struct ListenerTLSIR: Hashable, Sendable, Codable {
     public var mode: Mode
     /// Resolved certificate Secrets (PEM text), in certificateRefs order.
     public var certificates: [CertificateIR]
-    public init(mode: Mode, certificates: [CertificateIR]) {
+    /// Client certificate validation (Gateway `spec.tls.frontend`, GEP-91), when configured.
+    public var clientValidation: ClientValidationIR?
+    public init(mode: Mode, certificates: [CertificateIR], clientValidation: ClientValidationIR? = nil) {
         self.mode = mode
         self.certificates = certificates
+        self.clientValidation = clientValidation
+    }
+}
+
+/// GEP-91 frontend (client) certificate validation for a listener.
+public struct ClientValidationIR: Hashable, Sendable, Codable {
+    /// PEM CA bundles the client certificate must chain to.
+    public var caCertificatesPEM: [String]
+    /// AllowInsecureFallback: accept connections without a valid client certificate.
+    public var allowInsecureFallback: Bool
+    public init(caCertificatesPEM: [String], allowInsecureFallback: Bool) {
+        self.caCertificatesPEM = caCertificatesPEM
+        self.allowInsecureFallback = allowInsecureFallback
     }
 }
 

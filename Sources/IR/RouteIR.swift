@@ -223,11 +223,31 @@ public struct ServiceDestinationIR: Hashable, Sendable, Codable {
     /// `appProtocol` of the Service port (GEP-1911), e.g. `kubernetes.io/h2c`, `kubernetes.io/ws`.
     public var appProtocol: String?
     public var endpoints: [EndpointIR]
-    public init(service: NamespacedName, port: Int, appProtocol: String?, endpoints: [EndpointIR]) {
+    /// TLS to the backend (BackendTLSPolicy, GEP-1897), when a policy targets this Service port.
+    public var tls: BackendTLSIR?
+    public init(service: NamespacedName, port: Int, appProtocol: String?, endpoints: [EndpointIR], tls: BackendTLSIR? = nil) {
         self.service = service
         self.port = port
         self.appProtocol = appProtocol
         self.endpoints = endpoints
+        self.tls = tls
+    }
+}
+
+/// How the gateway connects to a backend over TLS (BackendTLSPolicy `validation`).
+public struct BackendTLSIR: Hashable, Sendable, Codable {
+    /// SNI and the name the certificate must carry (unless subjectAltNames are given).
+    public var hostname: String
+    public var caCertificatesPEM: [String]
+    /// `wellKnownCACertificates: System`.
+    public var useSystemCertificates: Bool
+    /// Hostnames/URIs the backend certificate must carry instead of `hostname`.
+    public var subjectAltNames: [String]
+    public init(hostname: String, caCertificatesPEM: [String], useSystemCertificates: Bool, subjectAltNames: [String]) {
+        self.hostname = hostname
+        self.caCertificatesPEM = caCertificatesPEM
+        self.useSystemCertificates = useSystemCertificates
+        self.subjectAltNames = subjectAltNames
     }
 }
 

@@ -15,23 +15,20 @@ enum RefContext: Hashable {
     case mesh
 }
 
-/// appProtocol values (GEP-1911) each route kind can speak to a backend.
+/// Which backend `appProtocol`s (GEP-1911) a route kind can speak.
 enum BackendProtocols {
-    static let http: Set<String> = ["http", "HTTP", "kubernetes.io/h2c", "kubernetes.io/ws", "h2c"]
-    static let grpc: Set<String> = ["kubernetes.io/h2c", "grpc", "h2c", "http2"]
-
     /// GEP-1911: "If a Route is not able to send traffic to the backend using the specified protocol
     /// then the backend is considered invalid. Implementations MUST set ResolvedRefs condition to
-    /// False with the Reason UnsupportedProtocol." Unknown, non-standard values are passed through
-    /// (treated as the route's own protocol); standard ones we cannot speak are rejected.
-    static func unsupported(_ appProtocol: String?, routeKind: String) -> Bool {
+    /// False with the Reason UnsupportedProtocol."
+    /// - `https`, `kubernetes.io/wss`, `tls` need TLS to the backend, which a BackendTLSPolicy
+    ///   configures (GEP-1897); without one Sluice could not verify the backend.
+    /// - A GRPCRoute cannot speak WebSocket.
+    /// - Other values (`http`, `kubernetes.io/h2c`, `kubernetes.io/ws`, custom ones) are spoken as
+    ///   the route's own protocol.
+    static func unsupported(_ appProtocol: String?, routeKind: String, hasTLSPolicy: Bool) -> Bool {
         guard let p = appProtocol else { return false }
-        let known: Set<String> = ["kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss", "https", "HTTPS", "tls"]
-        switch routeKind {
-        case "HTTPRoute": return known.contains(p) && !http.contains(p) && p != "kubernetes.io/wss"
-        case "GRPCRoute": return p == "kubernetes.io/ws" || p == "kubernetes.io/wss"
-        default: return false
-        }
+        if ["https", "HTTPS", "kubernetes.io/wss", "tls", "TLS"].contains(p) { return !hasTLSPolicy }
+        return routeKind == "GRPCRoute" && p == "kubernetes.io/ws"
     }
 }
 
@@ -66,12 +63,15 @@ extension Translation {
             return .failure(RefFailure(reason: Cond.backendNotFound,
                                        message: "backendRef Service \(ns)/\(name) has no port \(port) (ports: \(have.isEmpty ? "none" : have))"))
         }
-        if BackendProtocols.unsupported(sp.appProtocol, routeKind: routeKind) {
+        let svcName = GatewayAPI.NamespacedName(namespace: ns, name: name)
+        let tlsPolicy = hasBackendTLSPolicy(svcName)
+        if BackendProtocols.unsupported(sp.appProtocol, routeKind: routeKind, hasTLSPolicy: tlsPolicy) {
             return .failure(RefFailure(reason: Cond.unsupportedProtocolRoute,
                                        message: "backendRef Service \(ns)/\(name) port \(port) has appProtocol \(sp.appProtocol!), which a \(routeKind) cannot speak"))
         }
         return .success(ServiceDestinationIR(service: IR.NamespacedName(ns, name), port: port, appProtocol: sp.appProtocol,
-                                             endpoints: endpoints(of: svc, port: sp)))
+                                             endpoints: endpoints(of: svc, port: sp),
+                                             tls: backendTLS(for: svcName, portName: sp.name)))
     }
 
     /// Ready endpoints of a Service port from its EndpointSlices (label `kubernetes.io/service-name`).

@@ -32,6 +32,12 @@ enum Cond {
     static let invalidCertificateRef = "InvalidCertificateRef"
     static let invalidRouteKinds = "InvalidRouteKinds"
     static let refNotPermitted = "RefNotPermitted"
+    static let noValidCACertificate = "NoValidCACertificate"
+    static let invalidCACertificateRef = "InvalidCACertificateRef"
+    static let invalidCACertificateKind = "InvalidCACertificateKind"
+    static let invalidClientCertificateRef = "InvalidClientCertificateRef"
+    static let insecureFrontendValidationMode = "InsecureFrontendValidationMode"
+    static let configurationChanged = "ConfigurationChanged"
     // ListenerSet
     static let notAllowed = "NotAllowed"
     static let parentNotAccepted = "ParentNotAccepted"

@@ -35,7 +35,7 @@ extension Translation {
             let f = factory(generation: gw.metadata.generation)
             for l in gw.spec.listeners {
                 var ls = ListenerState(owner: .gateway(g.name), gateway: g.name, listener: l)
-                validateListener(&ls, factory: f)
+                validateListener(&ls, frontend: gw.spec.tls?.frontend, factory: f)
                 g.listeners.append(ls)
             }
             gateways[g.name] = g
@@ -86,7 +86,7 @@ extension Translation {
             let f = factory(generation: ls.metadata.generation)
             for l in ls.spec.listeners {
                 var st = ListenerState(owner: .listenerSet(ls.namespacedName), gateway: parent, listener: l)
-                validateListener(&st, factory: f)
+                validateListener(&st, frontend: g.gateway.spec.tls?.frontend, factory: f)
                 g.listeners.append(st)
             }
             gateways[parent] = g
@@ -159,6 +159,27 @@ extension Translation {
                 }
             }
 
+            // GEP-91: "When FrontendValidationModeType is changed from AllowValidOnly to
+            // AllowInsecureFallback the InsecureFrontendValidationMode condition MUST be set to True
+            // with Reason ConfigurationChanged on gateway."
+            if let fe = g.gateway.spec.tls?.frontend,
+               ([fe.default] + (fe.perPort ?? []).map(\.tls)).contains(where: { $0.validation?.mode == .allowInsecureFallback }) {
+                conditions.append(f.make(Cond.insecureFrontendValidationMode, true, Cond.configurationChanged,
+                                         "client certificate validation allows insecure fallback: clients without a valid certificate are accepted"))
+            }
+            // GEP-3155: the backend client certificate; a problem sets the Gateway's ResolvedRefs False.
+            var backendCert: CertificateIR?
+            if let ref = g.gateway.spec.tls?.backend?.clientCertificateRef {
+                switch resolveCertificate(ref, owner: .gateway(name)) {
+                case .success(let c):
+                    backendCert = c
+                    conditions.append(f.make(Cond.resolvedRefs, true, Cond.reasonResolvedRefs, "backend client certificate resolved"))
+                case .failure(let p):
+                    let reason = p.reason == Cond.refNotPermitted ? Cond.refNotPermitted : Cond.invalidClientCertificateRef
+                    conditions.append(f.make(Cond.resolvedRefs, false, reason, "spec.tls.backend.clientCertificateRef: \(p.message)"))
+                }
+            }
+
             // ListenerSet statuses.
             for (lsName, lss) in listenerSets where lss.gateway == name {
                 let lf = factory(generation: lss.listenerSet.metadata.generation)
@@ -194,7 +215,8 @@ extension Translation {
             if conditions.condition(Cond.accepted)?.status == .true {
                 g.ir = GatewayIR(gateway: IR.NamespacedName(name.namespace, name.name), gatewayClass: g.gateway.spec.gatewayClassName,
                                  addresses: g.addresses.map(\.value),
-                                 listeners: g.listeners.filter(\.isValid).map { Self.listenerIR($0) })
+                                 listeners: g.listeners.filter(\.isValid).map { Self.listenerIR($0) },
+                                 backendClientCertificate: backendCert)
             }
             gateways[name] = g
         }

@@ -53,7 +53,7 @@ enum RouteKinds {
 extension Translation {
     /// Validates one listener (protocol, route kinds, TLS references) and sets its conditions.
     /// Conflicts are decided afterwards, across all listeners of the Gateway in precedence order.
-    func validateListener(_ state: inout ListenerState, factory f: ConditionFactory) {
+    func validateListener(_ state: inout ListenerState, frontend: FrontendTLSConfig?, factory f: ConditionFactory) {
         let l = state.listener
         guard let proto = state.proto else {
             state.conditions = [
@@ -103,7 +103,27 @@ extension Translation {
                     refsOK = false
                 }
             }
-            if refsOK { state.tls = ListenerTLSIR(mode: .terminate, certificates: certs) }
+            var client: ClientValidationIR?
+            if refsOK, let validation = frontend?.config(forPort: l.port).validation {
+                switch resolveClientValidation(validation, owner: state.owner) {
+                case .success(let c): client = c
+                case .failure(let problem):
+                    // GEP-91: "the implementation MUST ensure that the ResolvedRefs condition is set
+                    // to status: False on all targeted listeners ... If ALL CACertificateRefs are
+                    // invalid, ... the Accepted condition on the listener is set to status: False,
+                    // with the Reason NoValidCACertificate."
+                    state.conditions = [
+                        f.make(Cond.accepted, problem.noneValid ? false : true,
+                               problem.noneValid ? Cond.noValidCACertificate : Cond.reasonAccepted, problem.message),
+                        f.make(Cond.programmed, false, Cond.reasonInvalid, problem.message),
+                        f.make(Cond.resolvedRefs, false, problem.reason, problem.message),
+                        f.make(Cond.conflicted, false, Cond.noConflicts, "no conflicts"),
+                    ]
+                    state.isValid = false
+                    return
+                }
+            }
+            if refsOK { state.tls = ListenerTLSIR(mode: .terminate, certificates: certs, clientValidation: client) }
         } else if let tls = l.tls, tls.mode == .passthrough {
             state.tls = ListenerTLSIR(mode: .passthrough, certificates: [])
         }
@@ -122,6 +142,51 @@ extension Translation {
     struct RefProblem: Error {
         var reason: String
         var message: String
+        /// For CA references: no reference at all was usable.
+        var noneValid = true
+    }
+
+    /// Resolves a listener's frontend validation CA references (GEP-91): core ConfigMaps (key
+    /// `ca.crt`) and, implementation-specifically, core Secrets (key `ca.crt`). "It refers to an
+    /// unknown or unsupported kind of resource" → InvalidCACertificateKind; missing or without a
+    /// PEM certificate → InvalidCACertificateRef; another namespace without a ReferenceGrant →
+    /// RefNotPermitted.
+    func resolveClientValidation(_ v: FrontendTLSValidation, owner: ListenerOwner) -> Result<ClientValidationIR, RefProblem> {
+        var bundles: [String] = []
+        var first: RefProblem?
+        for (i, ref) in v.caCertificateRefs.enumerated() {
+            let ns = ref.namespace ?? owner.namespace
+            let where_ = "caCertificateRefs[\(i)] \(ref.kind) \(ns)/\(ref.name)"
+            guard ref.group.isEmpty, ref.kind == "ConfigMap" || ref.kind == "Secret" else {
+                first = first ?? RefProblem(reason: Cond.invalidCACertificateKind,
+                                            message: "\(where_): unsupported kind (ConfigMap or Secret with ca.crt)")
+                continue
+            }
+            let fromKind: String
+            switch owner {
+            case .gateway: fromKind = "Gateway"
+            case .listenerSet: fromKind = "ListenerSet"
+            }
+            guard index.referenceGranted(fromGroup: ResourceKind.gatewayGroup, fromKind: fromKind, fromNamespace: owner.namespace,
+                                         toGroup: "", toKind: ref.kind, toNamespace: ns, toName: ref.name) else {
+                first = first ?? RefProblem(reason: Cond.refNotPermitted,
+                                            message: "\(where_): another namespace and no ReferenceGrant there allows it")
+                continue
+            }
+            let nn = GatewayAPI.NamespacedName(namespace: ns, name: ref.name)
+            let pem = ref.kind == "ConfigMap" ? index.configMaps[nn]?.data?["ca.crt"] : index.secrets[nn]?.decodedValue("ca.crt")
+            guard let pem, pem.contains("-----BEGIN CERTIFICATE-----") else {
+                first = first ?? RefProblem(reason: Cond.invalidCACertificateRef,
+                                            message: "\(where_): not found or has no PEM certificate under ca.crt")
+                continue
+            }
+            bundles.append(pem)
+        }
+        if var problem = first {
+            problem.noneValid = bundles.isEmpty
+            return .failure(problem)
+        }
+        return .success(ClientValidationIR(caCertificatesPEM: bundles, allowInsecureFallback: v.mode == .allowInsecureFallback))
     }
 
     /// Resolves a listener `certificateRefs` entry to PEM data.

@@ -43,6 +43,16 @@ public enum SupportedFeatures {
     public static let claimed: [String] = []
 }
 
+/// Optional Gateway API behaviours the translator implements that decide which conformance tests
+/// apply: TLS listeners in Terminate mode, and Terminate beside Passthrough on one port (told apart
+/// by SNI). The upstream tests `TLSRouteListenerTerminateNotSupported` and
+/// `TLSRouteListenerMixedTerminationNotSupported` "run only when the implementation does NOT claim"
+/// these, so they do not apply to Sluice. (Claiming a feature in GatewayClass status is a separate,
+/// stricter matter: see `SupportedFeatures`.)
+public enum TranslatorCapabilities {
+    public static let features: Set<String> = ["TLSRouteModeTerminate", "TLSRouteModeMixed"]
+}
+
 /// What a translation produces.
 public struct TranslationResult: Sendable {
     public var status: StatusSet
@@ -55,18 +65,22 @@ public struct TranslationResult: Sendable {
 /// A pure function: it reads only its arguments, never mutates them, and is deterministic (same
 /// input → identical output). It reads as the list of steps it takes:
 /// 1. GatewayClasses: ours are Accepted.
-/// 2. Gateways of our classes: addresses, listeners (own + ListenerSets), validation, conflicts.
+/// 2. Gateways of our classes: addresses, listeners (own + ListenerSets), validation, conflicts;
+///    BackendTLSPolicies validated and their conflicts decided.
 /// 3. Routes attach to Gateway/ListenerSet parents (allowedRoutes, sectionName, port, hostnames).
 /// 4. Routes attach to Service parents (GAMMA): producer and consumer routes per Service port.
 /// 5. Rules compile to IR; backendRefs resolve (ReferenceGrant, Service, port, endpoints).
-/// 6. Status for every object we own status for; IR per Gateway and per mesh Service port.
+/// 6. Status for every object we own status for (BackendTLSPolicy ancestors last, from the IR);
+///    IR per Gateway and per mesh Service port.
 public func translate(_ snapshot: ResourceSnapshot, config: TranslatorConfig = TranslatorConfig()) -> TranslationResult {
     var t = Translation(snapshot: snapshot, config: config)
     t.translateGatewayClasses()
     t.translateGateways()
+    t.translateBackendTLSPolicies()
     t.attachRoutes()
     t.translateMesh()
     t.finishGateways()
+    t.finishBackendTLSPolicies()
     return t.result()
 }
 
@@ -84,6 +98,9 @@ struct Translation {
     /// Route statuses being built, by object key.
     var routeParents: [ObjectKey: [RouteParentStatus]] = [:]
     var meshServices: [MeshServiceIR] = []
+    /// BackendTLSPolicies after validation, and which one owns each Service (port) target.
+    var backendTLS: [BackendTLSState] = []
+    var backendTLSOwners: [TLSTargetKey: Int] = [:]
 
     init(snapshot: ResourceSnapshot, config: TranslatorConfig) {
         index = ResourceIndex(snapshot)
@@ -152,5 +169,6 @@ public struct StatusSet: Sendable {
     public var listenerSets: [GatewayAPI.NamespacedName: ListenerSetStatus] = [:]
     /// HTTPRoute/GRPCRoute/TLSRoute/TCPRoute/UDPRoute status by object key.
     public var routes: [ObjectKey: RouteStatus] = [:]
+    public var backendTLSPolicies: [GatewayAPI.NamespacedName: PolicyStatus] = [:]
     public init() {}
 }

@@ -45,6 +45,24 @@ public struct ObjectStore: Sendable {
         return v["metadata"]?["generation"]?.int ?? 1
     }
 
+    /// A stored object.
+    public func object(kind: String, namespace: String, name: String) -> Value? {
+        order.first(where: { $0.kind == kind && $0.name == name && ($0.namespace == namespace || $0.namespace.isEmpty) }).flatMap { objects[$0] }
+    }
+
+    /// Replaces `{CONFIGMAP_DATA <namespace>/<name> <key>}` (CONVENTIONS-gateway.md) with the value
+    /// of that key of the stored ConfigMap, escaped for a double-quoted YAML string.
+    public func substituteConfigMapData(_ text: String) -> String {
+        var out = text
+        while let r = out.range(of: #"\{CONFIGMAP_DATA [^ }]+/[^ }]+ [^ }]+\}"#, options: .regularExpression) {
+            let parts = out[r].dropFirst().dropLast().split(separator: " ")
+            let nn = parts[1].split(separator: "/")
+            let value = object(kind: "ConfigMap", namespace: String(nn[0]), name: String(nn[1]))?["data"]?[String(parts[2])]?.string ?? ""
+            out.replaceSubrange(r, with: String(jsonQuote(value).dropFirst().dropLast()))
+        }
+        return out
+    }
+
     /// The stored objects, in creation order, as one text per object (for `CheckReport.run(texts:)`).
     public var texts: [(file: String, text: String)] {
         order.enumerated().map { (i, k) in (file: "store/\(i)-\(k.kind)-\(k.name).json", text: objects[k]!.renderJSON()) }
@@ -79,10 +97,26 @@ public enum ConformanceStatusRunner {
         /// (expectation as written in test.json, outcome)
         public var outcomes: [(Value, AssertionOutcome)]
         public var diagnostics: [Diagnostic]
+        /// Set when the test does not apply to Sluice, with the reason.
+        public var skipped: String?
+    }
+
+    /// The feature whose support makes the upstream test return early ("Runs only when the
+    /// implementation does NOT claim X", in the test's notes).
+    public static func notApplicableBecause(_ test: ConformanceTest) -> String? {
+        guard let notes = test.spec["notes"]?.string,
+              let r = notes.range(of: #"Runs only when the implementation does NOT claim [A-Za-z0-9]+"#, options: .regularExpression)
+        else { return nil }
+        let feature = String(notes[r].split(separator: " ").last!)
+        return TranslatorCapabilities.features.contains(feature)
+            ? "runs only for implementations without \(feature); Sluice implements \(feature)" : nil
     }
 
     public static func run(_ test: ConformanceTest, corpus: URL, certificatePEM: String, keyPEM: String,
                            config: TranslatorConfig = TranslatorConfig()) throws -> Result {
+        if let why = notApplicableBecause(test) {
+            return Result(test: test.name, outcomes: [], diagnostics: [], skipped: why)
+        }
         var store = ObjectStore()
         store.apply(ConformanceCorpus.gatewayClassYAML(controllerName: config.controllerName), file: "gatewayclass.yaml")
         if test.profile == "gateway" {
@@ -103,7 +137,7 @@ public enum ConformanceStatusRunner {
         evaluate(test.spec["status"]?.array ?? [])
         for step in test.spec["steps"]?.array ?? [] {
             if let yaml = step["apply"]?.string {
-                let text = ConformanceCorpus.substitute(yaml, controllerName: config.controllerName)
+                let text = store.substituteConfigMapData(ConformanceCorpus.substitute(yaml, controllerName: config.controllerName))
                 previous = [:]
                 for o in Loader.load(texts: [(file: "step.yaml", text: text)]).objects {
                     previous["\(o.key.kind)/\(o.key.namespace)/\(o.key.name)"] =
@@ -118,6 +152,6 @@ public enum ConformanceStatusRunner {
                 evaluate(list)
             }
         }
-        return Result(test: test.name, outcomes: outcomes, diagnostics: store.diagnostics + report.diagnostics)
+        return Result(test: test.name, outcomes: outcomes, diagnostics: store.diagnostics + report.diagnostics, skipped: nil)
     }
 }

@@ -146,7 +146,20 @@ public struct StatusAssertions {
             return .pass
 
         case "BackendTLSPolicyMustHaveCondition":
-            return .fail("\(what): BackendTLSPolicy status is not computed by Sluice yet")
+            // Some ancestor whose ancestorRef name matches and whose namespace is unset or equal.
+            guard let p = s.backendTLSPolicies[nn] else { return .fail("\(what): no status") }
+            for want in e["ancestors"]?.array ?? [] {
+                let ref = want["ancestorRef"]
+                let matching = p.ancestors.filter {
+                    $0.ancestorRef.name == ref?["name"]?.string
+                        && ($0.ancestorRef.namespace == nil || ref?["namespace"] == nil || $0.ancestorRef.namespace == ref?["namespace"]?.string)
+                }
+                if !matching.contains(where: { conditions($0.conditions, have: want["conditions"], "") == .pass }) {
+                    return .fail("\(what): no ancestor \(ref?["name"]?.string ?? "") with \(describe(want["conditions"])); ancestors: "
+                                 + p.ancestors.map { "\($0.ancestorRef.name) \(describe($0.conditions))" }.joined(separator: "; "))
+                }
+            }
+            return .pass
 
         case let other:
             return .runtime("\(what): \(other) depends on run-time inputs of the upstream suite (see the test's notes)")
