@@ -89,7 +89,9 @@ public struct CheckReport: Sendable {
         func conds(_ cs: [Condition]?) -> String {
             (cs ?? []).map { "\($0.type)=\($0.status.rawValue)(\($0.reason))" }.joined(separator: " ")
         }
-        for o in objects {
+        let rank = ["GatewayClass": 0, "Gateway": 1, "ListenerSet": 2, "BackendTLSPolicy": 4]
+        let ordered = objects.enumerated().sorted { (rank[$0.element.key.kind] ?? 3, $0.offset) < (rank[$1.element.key.kind] ?? 3, $1.offset) }.map(\.element)
+        for o in ordered {
             let name = o.key.namespace.isEmpty ? o.key.name : "\(o.key.namespace)/\(o.key.name)"
             let nn = GatewayAPI.NamespacedName(namespace: o.key.namespace, name: o.key.name)
             switch o.key.kind {

@@ -10,6 +10,21 @@ struct Sluice: ParsableCommand {
         commandName: "sluice",
         abstract: "A Kubernetes Gateway API (+ GAMMA mesh) implementation.",
         subcommands: [Check.self])
+
+    /// Like `ParsableCommand.main()`, but usage errors exit with status 2 (the contract
+    /// for `sluice check`), not ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// `sluice check -f PATH...`: load, validate, translate; print diagnostics and every object's status.

@@ -30,7 +30,7 @@ public struct SourceLocation: Hashable, Sendable, Codable, CustomStringConvertib
         self.file = file
         self.line = line
     }
-    public var description: String { "\(file):\(line)" }
+    public var description: String { line > 0 ? "\(file):\(line)" : file }
 }
 
 /// A message for the user about their configuration.
@@ -67,8 +67,8 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
         if let location { parts.append(location.description) }
         if let object { parts.append(object.description) }
         if let field, !field.isEmpty { parts.append(field) }
-        let prefix = severity == .error ? "" : "\(severity.rawValue): "
-        parts.append(prefix + message)
-        return parts.joined(separator: ": ")
+        parts.append(message)
+        let text = parts.joined(separator: ": ")
+        return severity == .error ? text : "\(severity.rawValue): " + text
     }
 }
