@@ -50,7 +50,7 @@ public struct CheckReport: Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let data = try! enc.encode(v)
-        return try! YAMLReader.value(String(decoding: data, as: UTF8.self))
+        return try! JSONReader.parse(String(decoding: data, as: UTF8.self))
     }
 
     /// Loaded objects we own status for, each with `.status` set, in input order.

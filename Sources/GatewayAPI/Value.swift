@@ -123,6 +123,9 @@ public struct Value: Sendable, CustomStringConvertible {
 
 /// JSON string literal with the escapes RFC 8259 requires.
 public func jsonQuote(_ s: String) -> String {
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        return "\"" + s + "\""
+    }
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

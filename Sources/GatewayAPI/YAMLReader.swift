@@ -43,7 +43,9 @@ public enum YAMLReader {
     /// Parses one document. `lineOffset` is added to every line so that lines refer to the file.
     public static func parse(_ text: String, file: String = "<input>", lineOffset: Int = 0) -> Result<Value, SourceError> {
         do {
-            let parser = try Parser(yaml: text)
+            // Resolver.basic: no regex-based implicit tag resolution (Yams runs it for every scalar,
+            // twice with its duplicate-key check); `scalarKind` resolves plain scalars itself.
+            let parser = try Parser(yaml: text, resolver: .basic)
             guard let root = try parser.singleRoot() else { return .success(.null) }
             return try .success(convert(root, file: file, offset: lineOffset, depth: 0))
         } catch let error as SourceError {
@@ -96,7 +98,7 @@ public enum YAMLReader {
         }
         switch node {
         case .scalar(let scalar):
-            return Value(scalarKind(scalar, tag: node.tag), line: line)
+            return Value(scalarKind(scalar), line: line)
         case .sequence(let seq):
             return Value(.array(try seq.map { try convert($0, file: file, offset: offset, depth: depth + 1) }), line: line)
         case .mapping(let map):
@@ -117,30 +119,44 @@ public enum YAMLReader {
         }
     }
 
-    /// Resolves a scalar with the YAML 1.2 core schema, as Kubernetes' YAML→JSON conversion does
-    /// for the common cases (quoted scalars are always strings).
-    private static func scalarKind(_ scalar: Node.Scalar, tag: Tag) -> Value.Kind {
+    /// Resolves a plain scalar the way Kubernetes' YAML reader (go-yaml v2, YAML 1.1 types) does:
+    /// null, booleans (including yes/no/on/off), integers (decimal, 0x, 0o, 0b) and floats; quoted
+    /// scalars are always strings.
+    static func scalarKind(_ scalar: Node.Scalar) -> Value.Kind {
         let s = scalar.string
         if scalar.style != .plain && scalar.style != .any { return .string(s) }
-        switch Tag.Name(rawValue: tag.rawValue) {
-        case .null: return .null
-        case .bool:
-            switch s.lowercased() {
-            case "true", "yes", "on", "y": return .bool(true)
-            default: return .bool(false)
-            }
-        case .int:
-            if let i = Int(s) { return .int(i) }
-            if s.hasPrefix("0x"), let i = Int(s.dropFirst(2), radix: 16) { return .int(i) }
-            if s.hasPrefix("0o"), let i = Int(s.dropFirst(2), radix: 8) { return .int(i) }
-            if let d = Double(s) { return .double(d) }
-            return .string(s)
-        case .float:
-            if let d = Double(s) { return .double(d) }
-            return .string(s)
-        default:
+        return resolvePlain(s)
+    }
+
+    static let nulls: Set<String> = ["", "~", "null", "Null", "NULL"]
+    static let trues: Set<String> = ["true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON"]
+    static let falses: Set<String> = ["false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
+
+    static func resolvePlain(_ s: String) -> Value.Kind {
+        if nulls.contains(s) { return .null }
+        if trues.contains(s) { return .bool(true) }
+        if falses.contains(s) { return .bool(false) }
+        guard let first = s.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return .string(s) }
+        if let i = Int(s) { return .int(i) }
+        let unsigned = s.hasPrefix("-") || s.hasPrefix("+") ? String(s.dropFirst()) : s
+        let sign = s.hasPrefix("-") ? -1 : 1
+        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where unsigned.hasPrefix(prefix) {
+            if let i = Int(unsigned.dropFirst(2), radix: radix) { return .int(sign * i) }
             return .string(s)
         }
+        switch unsigned {
+        case ".inf", ".Inf", ".INF": return .double(Double(sign) * .infinity)
+        case ".nan", ".NaN", ".NAN": return .double(.nan)
+        default: break
+        }
+        if unsigned.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".")
+                || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }),
+           unsigned.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+           let d = Double(s) {
+            return .double(d)
+        }
+        return .string(s)
     }
 
     private static func describe(_ error: YamlError, file: String, offset: Int) -> SourceError {

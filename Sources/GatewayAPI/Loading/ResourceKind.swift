@@ -67,12 +67,12 @@ final class SchemaCache: @unchecked Sendable {
         if kind.group == ResourceKind.gatewayGroup {
             let idx = CRDSchemaSources.versions.first { $0.kind == kind.rawValue && $0.apiVersion == apiVersion }!.schema
             if let s = parsed[idx] { return s }
-            let s = Schema(text: CRDSchemaSources.schemas[idx])
+            let s = Schema(json: CRDSchemaSources.schemas[idx])
             parsed[idx] = s
             return s
         }
         if let s = core[kind] { return s }
-        let s = Schema(text: CoreSchemas.yaml(for: kind))
+        let s = Schema(yaml: CoreSchemas.yaml(for: kind))
         core[kind] = s
         return s
     }

@@ -81,10 +81,15 @@ public final class Schema: Sendable {
         not = json["not"].map(Schema.init)
     }
 
-    /// Parses a schema from JSON (or YAML) text. Crashes on malformed input: only used on embedded
-    /// schemas, whose well-formedness a test checks.
-    public convenience init(text: String) {
-        self.init(try! YAMLReader.value(text, file: "<embedded schema>"))
+    /// Parses a schema from JSON text. Crashes on malformed input: only used on embedded schemas,
+    /// whose well-formedness the tests exercise.
+    public convenience init(json: String) {
+        self.init(try! JSONReader.parse(json))
+    }
+
+    /// Parses a schema from YAML text (the hand-written core schemas).
+    public convenience init(yaml: String) {
+        self.init(try! YAMLReader.value(yaml, file: "<embedded schema>"))
     }
 
     /// Every rule text in this schema tree (for coverage tests).
