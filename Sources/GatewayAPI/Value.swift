@@ -167,6 +167,12 @@ extension Value: Equatable {
 public struct Object: Sendable, Equatable, Sequence {
     public private(set) var keys: [String] = []
     private var storage: [String: Value] = [:]
+    /// Source line of each key, when read from a file (errors about a key point at the key).
+    private var keyLines: [String: Int] = [:]
+
+    /// The line the key was written on, if known.
+    public func keyLine(_ key: String) -> Int? { keyLines[key] }
+    mutating func setKeyLine(_ key: String, _ line: Int) { keyLines[key] = line }
 
     public init() {}
     public init(_ pairs: [(String, Value)]) {

@@ -26,6 +26,9 @@ public enum YAMLReader {
     /// Splits `text` into documents and parses each one.
     public static func documents(text: String, file: String) -> [SourceDocument] {
         var docs: [SourceDocument] = []
+        // A UTF-8 byte-order mark and Windows line ends are read as a plain Unix text would be.
+        var text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        if text.contains("\r\n") { text = text.replacingOccurrences(of: "\r\n", with: "\n") }
         for chunk in splitDocuments(text) {
             let trimmed = chunk.text.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.allSatisfy({ $0 == "." }) { continue }
@@ -86,7 +89,9 @@ public enum YAMLReader {
             current.append(l)
         }
         chunks.append(Chunk(text: current.joined(separator: "\n"), firstLine: start))
-        return chunks
+        // Each document keeps its final line end, so a trailing `|` block scalar ends in "\n" as it
+        // would in a file of its own.
+        return chunks.map { Chunk(text: $0.text + "\n", firstLine: $0.firstLine) }
     }
 
     private static let maxDepth = 100
@@ -95,6 +100,11 @@ public enum YAMLReader {
         let line = (node.mark?.line ?? 0) + offset
         guard depth < maxDepth else {
             throw SourceError(file: file, line: line, message: "document nests deeper than \(maxDepth) levels")
+        }
+        // Yams expands aliases itself; rejecting the anchor (met before any alias to it) keeps an
+        // "alias bomb" from being expanded here.
+        if node.anchor != nil {
+            throw SourceError(file: file, line: line, message: "YAML anchors and aliases are not supported in Kubernetes manifests")
         }
         switch node {
         case .scalar(let scalar):
@@ -112,6 +122,7 @@ public enum YAMLReader {
                                       message: "duplicate key \"\(ks.string)\" in mapping")
                 }
                 obj[ks.string] = try convert(v, file: file, offset: offset, depth: depth + 1)
+                obj.setKeyLine(ks.string, (k.mark?.line ?? 0) + offset)
             }
             return Value(.object(obj), line: line)
         case .alias:
@@ -162,7 +173,8 @@ public enum YAMLReader {
     private static func describe(_ error: YamlError, file: String, offset: Int) -> SourceError {
         switch error {
         case let .scanner(context, problem, mark, _):
-            return SourceError(file: file, line: mark.line + offset,
+            // The context mark is where the construct began (e.g. the opening quote).
+            return SourceError(file: file, line: (context?.mark.line ?? mark.line) + offset,
                                message: "YAML syntax error: \(problem)\(context.map { " \($0.text)" } ?? "")")
         case let .parser(context, problem, mark, _):
             return SourceError(file: file, line: mark.line + offset,
@@ -170,6 +182,20 @@ public enum YAMLReader {
         case let .composer(context, problem, mark, _):
             return SourceError(file: file, line: mark.line + offset,
                                message: "YAML error: \(problem)\(context.map { " \($0.text)" } ?? "")")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            // Yams marks the first occurrence; the error belongs to the repeated key below it.
+            let key = duplicates.first ?? ""
+            let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = context.mark.line
+            let indent = context.mark.column - 1
+            var at = first
+            for n in first..<lines.count {  // lines[n] is line n+1
+                let l = lines[n]
+                if l.count > indent, l.prefix(indent).allSatisfy({ $0 == " " || $0 == "-" }),
+                   l.dropFirst(indent).hasPrefix(key + ":") { at = n + 1; break }
+            }
+            return SourceError(file: file, line: at + offset,
+                               message: "duplicate key \"\(duplicates.joined(separator: "\", \""))\" in mapping (first at line \(first + offset))")
         case let .reader(problem, _, _, _):
             return SourceError(file: file, line: offset + 1, message: "cannot read YAML: \(problem)")
         default:

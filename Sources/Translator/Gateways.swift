@@ -132,31 +132,58 @@ extension Translation {
             var g = gateways[name]!
             let f = factory(generation: g.gateway.metadata.generation)
             let own = g.listeners.filter { if case .gateway = $0.owner { return true } else { return false } }
-            let validOwn = own.filter(\.isValid)
+            // Gateway Accepted follows its own listeners' Accepted conditions; Programmed needs at
+            // least one listener (own or from a ListenerSet) that can be programmed.
+            let acceptedOwn = own.filter(\.isValid)
+            let notAcceptedOwn = own.filter { !$0.isValid }
+            func why(_ l: ListenerState) -> String {
+                let c = l.conditions.first { $0.status == .false && $0.type != Cond.conflicted } ?? l.conditions.first
+                return "\(l.listener.name) (\(c?.reason ?? ""))"
+            }
             var conditions: [Condition] = []
+            // ListenersNotValid: "one or more Listeners have an invalid or unsupported configuration
+            // and cannot be configured on the Gateway. This can be the reason when "Accepted" is
+            // "True" or "False", depending on whether the listener being invalid causes the entire
+            // Gateway to not be accepted." Sluice rejects the Gateway when no listener can be configured.
             if let p = g.addressProblem, !p.acceptedStillTrue {
                 conditions.append(f.make(Cond.accepted, false, p.reason, p.message))
-                conditions.append(f.make(Cond.programmed, false, Cond.reasonInvalid, p.message))
-            } else if validOwn.isEmpty {
-                let m = "no valid listeners: " + own.map { "\($0.listener.name) (\($0.conditions.condition(Cond.accepted)?.reason ?? ""))" }.joined(separator: ", ")
-                conditions.append(f.make(Cond.accepted, false, Cond.listenersNotValid, m))
-                conditions.append(f.make(Cond.programmed, false, Cond.reasonInvalid, m))
+            } else if !own.contains(where: \.isValid) {
+                conditions.append(f.make(Cond.accepted, false, Cond.listenersNotValid,
+                                         "no listener can be configured: " + own.map(why).joined(separator: ", ")))
+            } else if notAcceptedOwn.isEmpty {
+                conditions.append(f.make(Cond.accepted, true, Cond.reasonAccepted, "gateway accepted"))
             } else {
-                let invalid = own.filter { !$0.isValid }
-                if invalid.isEmpty {
-                    conditions.append(f.make(Cond.accepted, true, Cond.reasonAccepted, "gateway accepted"))
-                } else {
-                    // "The implementation MUST set a "ListenersNotValid" condition on the Gateway Status
-                    // when the Gateway contains Conflicted Listeners whether or not they accept the Gateway."
-                    conditions.append(f.make(Cond.accepted, true, Cond.listenersNotValid,
-                                             "some listeners are not valid: " + invalid.map(\.listener.name).joined(separator: ", ")
-                                                + "; accepted: " + validOwn.map(\.listener.name).joined(separator: ", ")))
+                // "The implementation MUST set a "ListenersNotValid" condition on the Gateway Status
+                // when the Gateway contains Conflicted Listeners whether or not they accept the
+                // Gateway. That Condition SHOULD clearly indicate in the Message which Listeners are
+                // conflicted, and which are Accepted."
+                conditions.append(f.make(Cond.accepted, true, Cond.listenersNotValid,
+                                         "listeners that cannot be configured: " + notAcceptedOwn.map(why).joined(separator: ", ")
+                                            + "; accepted: " + acceptedOwn.map(\.listener.name).joined(separator: ", ")))
+            }
+            let accepted = conditions[0].status == .true
+            if !accepted {
+                conditions.append(f.make(Cond.programmed, false, Cond.reasonInvalid, "gateway is not accepted"))
+            } else if let p = g.addressProblem {
+                conditions.append(f.make(Cond.programmed, false, p.reason, p.message))
+            } else if !g.listeners.contains(where: \.isValid) {
+                conditions.append(f.make(Cond.programmed, false, Cond.reasonInvalid,
+                                         "no listener can be programmed: " + g.listeners.map(why).joined(separator: ", ")))
+            } else {
+                conditions.append(f.make(Cond.programmed, true, Cond.reasonProgrammed,
+                                         "gateway programmed on \(g.addresses.map(\.value).joined(separator: ", "))"))
+            }
+            let programmed = conditions[1].status == .true
+            if !programmed {
+                // Nothing is bound: "Addresses lists the network addresses that have been bound to
+                // the Gateway", and no listener is programmed.
+                for i in g.listeners.indices where g.listeners[i].isValid {
+                    let lf = factory(generation: g.listeners[i].owner == .gateway(name) ? g.gateway.metadata.generation
+                                     : listenerSetGeneration(g.listeners[i].owner))
+                    g.listeners[i].conditions.set(lf.make(Cond.programmed, false, Cond.reasonInvalid, "the Gateway is not programmed: \(conditions[1].message)"))
+                    g.listeners[i].isValid = false
                 }
-                if let p = g.addressProblem {
-                    conditions.append(f.make(Cond.programmed, false, p.reason, p.message))
-                } else {
-                    conditions.append(f.make(Cond.programmed, true, Cond.reasonProgrammed, "gateway programmed on \(g.addresses.map(\.value).joined(separator: ", "))"))
-                }
+                g.addresses = []
             }
 
             // GEP-91: "When FrontendValidationModeType is changed from AllowValidOnly to
@@ -209,10 +236,10 @@ extension Translation {
 
             status.gateways[name] = GatewayStatus(
                 addresses: g.addresses, conditions: conditions,
-                listeners: own.map(Self.listenerStatus),
+                listeners: g.listeners.filter { $0.owner == .gateway(name) }.map(Self.listenerStatus),
                 attachedListenerSets: index.snapshot.listenerSets.isEmpty && g.attachedListenerSets == 0 ? nil : g.attachedListenerSets)
 
-            if conditions.condition(Cond.accepted)?.status == .true {
+            if programmed {
                 g.ir = GatewayIR(gateway: IR.NamespacedName(name.namespace, name.name), gatewayClass: g.gateway.spec.gatewayClassName,
                                  addresses: g.addresses.map(\.value),
                                  listeners: g.listeners.filter(\.isValid).map { Self.listenerIR($0) },
@@ -220,6 +247,11 @@ extension Translation {
             }
             gateways[name] = g
         }
+    }
+
+    func listenerSetGeneration(_ owner: ListenerOwner) -> Int? {
+        if case .listenerSet(let n) = owner { return listenerSets[n]?.listenerSet.metadata.generation }
+        return nil
     }
 
     static func listenerStatus(_ l: ListenerState) -> ListenerStatus {
@@ -236,8 +268,9 @@ extension Translation {
                           grpcRoutes: (l.grpcByHost[h] ?? []).sorted { $0.0 < $1.0 }.map(\.1))
         }
         return ListenerIR(name: name, port: l.listener.port, proto: l.proto!, hostname: l.listener.hostname, tls: l.tls,
-                          virtualHosts: vhosts, l4Routes: l.l4Routes.sorted { $0.route < $1.route },
-                          tlsRoutes: l.tlsRoutes.sorted { $0.route < $1.route })
+                          virtualHosts: vhosts,
+                          l4Routes: l.l4Routes.sorted { ($0.0, $0.1.route.ruleIndex) < ($1.0, $1.1.route.ruleIndex) }.map(\.1),
+                          tlsRoutes: l.tlsRoutes.sorted { ($0.0, $0.1.route.ruleIndex) < ($1.0, $1.1.route.ruleIndex) }.map(\.1))
     }
 }
 

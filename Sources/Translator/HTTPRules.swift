@@ -107,9 +107,9 @@ extension Translation {
                     out.append(.urlRewrite(rewrite: URLRewriteIR(hostname: r.hostname, path: pathModifier(r.path, matchedPrefix: matchedPrefix))))
                 }
             case .requestMirror:
-                if let m = f.requestMirror {
-                    out.append(.requestMirror(mirror: mirror(m, routeKind: "HTTPRoute", routeNamespace: routeNamespace, context: context,
-                                                     path: "\(path)[\(i)].requestMirror.backendRef", fail: fail)))
+                if let m = f.requestMirror, let mirror = mirror(m, routeKind: "HTTPRoute", routeNamespace: routeNamespace, context: context,
+                                                                 path: "\(path)[\(i)].requestMirror.backendRef", fail: fail) {
+                    out.append(.requestMirror(mirror: mirror))
                 }
             case .cors:
                 if let c = f.cors {
@@ -130,8 +130,12 @@ extension Translation {
         return (out, blocked)
     }
 
+    /// A mirror target. `requestMirror.backendRef`: "If the referent cannot be found, this BackendRef
+    /// is invalid and must be dropped from the Gateway. The controller must ensure the
+    /// "ResolvedRefs" condition on the Route status is set to `status: False` and not configure this
+    /// backend in the underlying implementation." — nil then.
     func mirror(_ m: HTTPRequestMirrorFilter, routeKind: String, routeNamespace: String, context: RefContext,
-                path: String, fail: (RefFailure) -> Void) -> MirrorIR {
+                path: String, fail: (RefFailure) -> Void) -> MirrorIR? {
         let b = m.backendRef
         let dest: DestinationIR
         switch resolveBackend(group: b.group, kind: b.kind, name: b.name, namespace: b.namespace, port: b.port,
@@ -139,7 +143,7 @@ extension Translation {
         case .success(let d): dest = .service(target: d)
         case .failure(let f):
             fail(RefFailure(reason: f.reason, message: "\(path): \(f.message)"))
-            dest = .invalid(status: 500, reason: f.message)
+            return nil
         }
         // GEP-3171: percent p mirrors p/100 of requests; fraction n/d mirrors n/d; neither = all.
         var num = 100, den = 100

@@ -28,8 +28,10 @@ struct ListenerState {
     /// Attached HTTPRoute/GRPCRoute entries per effective hostname.
     var httpByHost: [String: [(HTTPMatchRank, HTTPRouteIR)]] = [:]
     var grpcByHost: [String: [(GRPCMatchRank, GRPCRouteIR)]] = [:]
-    var l4Routes: [L4RouteIR] = []
-    var tlsRoutes: [TLSRouteIR] = []
+    /// L4 routes with their age: "When multiple TCPRoutes reference the same listener, the
+    /// implementation MUST follow ... 1. The oldest Route ... 2. ... alphabetical" (GEP-2644).
+    var l4Routes: [(RouteAge, L4RouteIR)] = []
+    var tlsRoutes: [(RouteAge, TLSRouteIR)] = []
 
     var proto: IR.ListenerProtocol? { IR.ListenerProtocol(rawValue: listener.protocol) }
 }
@@ -128,15 +130,19 @@ extension Translation {
             state.tls = ListenerTLSIR(mode: .passthrough, certificates: [])
         }
 
+        // An invalid certificate makes the listener unusable; invalid route kinds only narrow it
+        // ("If both valid and invalid Route kinds are specified, the implementation MUST reference
+        // the valid Route kinds"), unless no valid kind is left.
+        let usable = refsOK || (refsReason == Cond.invalidRouteKinds && !state.supportedKinds.isEmpty)
         state.conditions = [
             f.make(Cond.accepted, true, Cond.reasonAccepted, "listener accepted"),
-            f.make(Cond.programmed, refsOK, refsOK ? Cond.reasonProgrammed : Cond.reasonInvalid,
-                   refsOK ? "listener programmed" : "listener has unresolved references"),
+            f.make(Cond.programmed, usable, usable ? Cond.reasonProgrammed : Cond.reasonInvalid,
+                   usable ? "listener programmed" : refsReason == Cond.invalidRouteKinds
+                       ? "no supported route kind left" : "listener has unresolved references"),
             f.make(Cond.resolvedRefs, refsOK, refsReason, refsMessage),
             f.make(Cond.conflicted, false, Cond.noConflicts, "no conflicts"),
         ]
-        // An invalid certificate makes the listener unusable; invalid route kinds only narrow it.
-        state.isValid = refsOK || refsReason == Cond.invalidRouteKinds
+        state.isValid = usable
     }
 
     struct RefProblem: Error {
@@ -226,45 +232,57 @@ extension Translation {
         return .success(CertificateIR(secret: IR.NamespacedName(ns, ref.name), certificatePEM: cert, privateKeyPEM: key))
     }
 
-    /// Decides conflicts across the listeners of one Gateway (its own, then its ListenerSets'),
-    /// taken in precedence order: "1. Parent Gateway 2. ListenerSet ordered by creation time (oldest
-    /// first) 3. ListenerSet ordered alphabetically by {namespace}/{name}" (GEP-1713). A listener
-    /// conflicts with an earlier accepted one on the same port when their protocols cannot share a
-    /// port (ProtocolConflict) or when they share protocol and hostname (HostnameConflict).
-    /// "Each listener in a set MUST have a unique combination of Port, Protocol, and, if supported
-    /// by the protocol, Hostname"; "all the Listeners that share a port with the TCP Listener are
-    /// not distinct and so MUST NOT be accepted".
+    /// Decides listener conflicts for one Gateway.
+    ///
+    /// Among the Gateway's own listeners there is no winner: "The implementation MUST NOT pick one
+    /// conflicting Listener as the winner. ALL indistinct Listeners must not be accepted for
+    /// processing." Listeners that cannot share a port are ProtocolConflict ("all the Listeners
+    /// that share a port with the TCP Listener are not distinct and so MUST NOT be accepted");
+    /// same port, protocol and hostname is HostnameConflict.
+    ///
+    /// ListenerSet listeners (GEP-1713) are then taken in precedence order — "1. Parent Gateway
+    /// 2. ListenerSet ordered by creation time (oldest first) 3. ListenerSet ordered alphabetically
+    /// by {namespace}/{name}" — and each conflicts only with the accepted listeners before it:
+    /// "the first Listener in the precedence list MUST be accepted and should not have a Conflicted
+    /// condition, while conflicting listeners MUST have a Conflicted condition set to True".
     func resolveConflicts(_ listeners: inout [ListenerState], factory: (ListenerOwner) -> ConditionFactory) {
-        var accepted: [Int] = []
-        for i in listeners.indices where listeners[i].proto != nil && listeners[i].isValid {
+        func conflict(_ a: Listener, _ b: Listener) -> String? {
+            guard a.port == b.port else { return nil }
+            if !Self.protocolsCanSharePort(a.protocol, b.protocol) { return Cond.protocolConflict }
+            if a.protocol == b.protocol && (a.hostname ?? "") == (b.hostname ?? "") { return Cond.hostnameConflict }
+            return nil
+        }
+        func mark(_ i: Int, _ reason: String, with other: Listener) {
             let l = listeners[i].listener
-            var reason: String?
-            var other = ""
-            for j in accepted {
-                let o = listeners[j].listener
-                guard o.port == l.port else { continue }
-                if !Self.protocolsCanSharePort(o.protocol, l.protocol) {
-                    reason = Cond.protocolConflict
-                } else if o.protocol == l.protocol && (o.hostname ?? "") == (l.hostname ?? "") {
-                    reason = Cond.hostnameConflict
-                } else {
-                    continue
-                }
-                other = o.name
-                break
-            }
-            guard let reason else {
-                accepted.append(i)
-                continue
-            }
             let f = factory(listeners[i].owner)
             let what = reason == Cond.protocolConflict
-                ? "port \(l.port) is already used with an incompatible protocol by listener \(other)"
-                : "port \(l.port), protocol \(l.protocol) and hostname \(l.hostname ?? "(none)") are already used by listener \(other)"
+                ? "port \(l.port): protocol \(l.protocol) cannot share the port with listener \(other.name) (\(other.protocol))"
+                : "port \(l.port), protocol \(l.protocol) and hostname \(l.hostname ?? "(none)") are also used by listener \(other.name)"
             listeners[i].isValid = false
             listeners[i].conditions.set(f.make(Cond.accepted, false, reason, what))
             listeners[i].conditions.set(f.make(Cond.programmed, false, reason, what))
             listeners[i].conditions.set(f.make(Cond.conflicted, true, reason, what))
+        }
+        let own = listeners.indices.filter { if case .gateway = listeners[$0].owner { return listeners[$0].proto != nil } else { return false } }
+        var conflicted: [Int: (String, Listener)] = [:]
+        for (n, i) in own.enumerated() {
+            for j in own[(n + 1)...] {
+                if let reason = conflict(listeners[i].listener, listeners[j].listener) {
+                    if conflicted[i] == nil { conflicted[i] = (reason, listeners[j].listener) }
+                    if conflicted[j] == nil { conflicted[j] = (reason, listeners[i].listener) }
+                }
+            }
+        }
+        for (i, c) in conflicted.sorted(by: { $0.key < $1.key }) { mark(i, c.0, with: c.1) }
+
+        var accepted = own.filter { listeners[$0].isValid }
+        for i in listeners.indices where listeners[i].proto != nil && listeners[i].isValid {
+            guard case .listenerSet = listeners[i].owner else { continue }
+            if let j = accepted.first(where: { conflict(listeners[$0].listener, listeners[i].listener) != nil }) {
+                mark(i, conflict(listeners[j].listener, listeners[i].listener)!, with: listeners[j].listener)
+            } else {
+                accepted.append(i)
+            }
         }
     }
 

@@ -122,16 +122,22 @@ extension Translation {
         var conditions: [Condition] = []
         var ports: [ServicePortKey]?
         if let svc = index.services[svcName] {
-            let all = (svc.spec.ports ?? []).filter { $0.protocol == .tcp }.map { ServicePortKey(service: svcName, port: $0.port) }
-            if let port = p.port {
-                if all.contains(where: { $0.port == port }) {
-                    ports = [ServicePortKey(service: svcName, port: port)]
-                } else {
-                    conditions.append(f.make(Cond.accepted, false, Cond.noMatchingParent,
-                                             "Service \(svcName) has no TCP port \(port) (ports: \(all.map { String($0.port) }.joined(separator: ", ")))"))
-                }
+            // parentRef `sectionName` for a Service is a port name and `port` a port number: "When
+            // both Port (experimental) and SectionName are specified, the name and port of the
+            // selected listener must match both specified values." Neither = every port.
+            let tcpPorts = (svc.spec.ports ?? []).filter { $0.protocol == .tcp }
+            let selected = tcpPorts.filter { sp in
+                (p.port.map { $0 == sp.port } ?? true) && (p.sectionName.map { $0.isEmpty || $0 == (sp.name ?? "") } ?? true)
+            }
+            if selected.isEmpty {
+                var want: [String] = []
+                if let port = p.port { want.append("port \(port)") }
+                if let n = p.sectionName, !n.isEmpty { want.append("port name \(n)") }
+                conditions.append(f.make(Cond.accepted, false, Cond.noMatchingParent,
+                                         "Service \(svcName) has no TCP port with \(want.joined(separator: " and ")) (ports: "
+                                            + tcpPorts.map { "\($0.port)\($0.name.map { "/" + $0 } ?? "")" }.joined(separator: ", ") + ")"))
             } else {
-                ports = all
+                ports = selected.map { ServicePortKey(service: svcName, port: $0.port) }
             }
             if ports != nil {
                 let role = svcName.namespace == key.namespace ? "producer route: applies to every client"

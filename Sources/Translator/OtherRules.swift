@@ -9,6 +9,7 @@ struct CompiledGRPCRoute {
 struct CompiledL4Route {
     var routes: [L4RouteIR] = []
     var refFailure: RefFailure?
+    var age: RouteAge
 }
 
 extension Translation {
@@ -64,9 +65,9 @@ extension Translation {
             case .requestHeaderModifier: if let m = f.requestHeaderModifier { out.append(.requestHeaderModifier(modifier: headerModifier(m))) }
             case .responseHeaderModifier: if let m = f.responseHeaderModifier { out.append(.responseHeaderModifier(modifier: headerModifier(m))) }
             case .requestMirror:
-                if let m = f.requestMirror {
-                    out.append(.requestMirror(mirror: mirror(m, routeKind: "GRPCRoute", routeNamespace: ns, context: context,
-                                                     path: "\(path)[\(i)].requestMirror.backendRef", fail: fail)))
+                if let m = f.requestMirror, let mirror = mirror(m, routeKind: "GRPCRoute", routeNamespace: ns, context: context,
+                                                                 path: "\(path)[\(i)].requestMirror.backendRef", fail: fail) {
+                    out.append(.requestMirror(mirror: mirror))
                 }
             case .extensionRef:
                 fail(RefFailure(reason: Cond.invalidKind, message: "\(path)[\(i)].extensionRef: Sluice supports no extension filters"))
@@ -81,7 +82,7 @@ extension Translation {
     /// attempts to this backend" — an invalid backend is an `.invalid` destination the L4 data plane
     /// answers by closing the connection.
     func compileL4Rules(kind: String, meta: ObjectMeta, rules: [(String?, [BackendRef])]) -> CompiledL4Route {
-        var out = CompiledL4Route()
+        var out = CompiledL4Route(age: age(kind: kind, meta: meta))
         let ns = meta.namespace ?? "default"
         for (ri, (name, refs)) in rules.enumerated() {
             var backends: [BackendIR] = []

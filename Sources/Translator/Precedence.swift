@@ -58,7 +58,7 @@ struct HTTPMatchRank: Comparable {
 /// "The oldest Route based on creation timestamp", then "the Route appearing first in alphabetical
 /// order by {namespace}/{name}". Routes without a creationTimestamp (files) are ordered by when the
 /// provider first saw them (`ResourceSnapshot.creationOrder`), after every timestamped route.
-struct RouteAge: Comparable {
+struct RouteAge: Comparable, Hashable {
     var creationTimestamp: String?
     var creationOrder: Int
     var namespace: String
@@ -66,13 +66,16 @@ struct RouteAge: Comparable {
 
     static func < (a: Self, b: Self) -> Bool {
         switch (a.creationTimestamp, b.creationTimestamp) {
-        case let (x?, y?) where x != y: return x < y  // RFC 3339 UTC timestamps sort lexically
+        case let (x?, y?):
+            if x != y { return x < y }  // RFC 3339 UTC timestamps sort lexically
+            // Equal timestamps: straight to the alphabetical rule.
+            return (a.namespace, a.name) < (b.namespace, b.name)
         case (.some, nil): return true
         case (nil, .some): return false
-        default: break
+        case (nil, nil):
+            if a.creationOrder != b.creationOrder { return a.creationOrder < b.creationOrder }
+            return (a.namespace, a.name) < (b.namespace, b.name)
         }
-        if a.creationOrder != b.creationOrder { return a.creationOrder < b.creationOrder }
-        return (a.namespace, a.name) < (b.namespace, b.name)
     }
 }
 

@@ -21,6 +21,17 @@ struct ListenerAttachment {
     var hostnames: [String]
 }
 
+/// An HTTPRoute or GRPCRoute programmed on a listener (for the HTTPRoute/GRPCRoute hostname rule).
+struct HTTPLikeAttachment {
+    var key: ObjectKey
+    var age: RouteAge
+    /// Index of the RouteParentStatus this attachment belongs to.
+    var parentIndex: Int
+    var gateway: GatewayAPI.NamespacedName
+    var listenerIndex: Int
+    var hostnames: [String]
+}
+
 /// The outcome of one parentRef to a Gateway or ListenerSet.
 struct ParentOutcome {
     var accepted: Bool
@@ -65,7 +76,7 @@ extension Translation {
             attach(view) { t, a in
                 for l4 in compiled.routes {
                     t.gateways[a.gateway]!.listeners[a.listenerIndex].tlsRoutes.append(
-                        TLSRouteIR(route: l4.route, hostnames: a.hostnames, backends: l4.backends))
+                        (compiled.age, TLSRouteIR(route: l4.route, hostnames: a.hostnames, backends: l4.backends)))
                 }
             } refFailure: { _ in compiled.refFailure }
         }
@@ -73,13 +84,56 @@ extension Translation {
             let view = RouteView(kind: "TCPRoute", key: key("TCPRoute", r.metadata), meta: r.metadata,
                                  parentRefs: r.spec.parentRefs ?? [], hostnames: nil)
             let compiled = compileL4Rules(kind: "TCPRoute", meta: r.metadata, rules: r.spec.rules.map { ($0.name, $0.backendRefs) })
-            attach(view) { t, a in t.gateways[a.gateway]!.listeners[a.listenerIndex].l4Routes += compiled.routes } refFailure: { _ in compiled.refFailure }
+            attach(view) { t, a in t.gateways[a.gateway]!.listeners[a.listenerIndex].l4Routes += compiled.routes.map { (compiled.age, $0) } } refFailure: { _ in compiled.refFailure }
         }
         for r in index.snapshot.udpRoutes.sorted(by: { $0.namespacedName < $1.namespacedName }) {
             let view = RouteView(kind: "UDPRoute", key: key("UDPRoute", r.metadata), meta: r.metadata,
                                  parentRefs: r.spec.parentRefs ?? [], hostnames: nil)
             let compiled = compileL4Rules(kind: "UDPRoute", meta: r.metadata, rules: r.spec.rules.map { ($0.name, $0.backendRefs) })
-            attach(view) { t, a in t.gateways[a.gateway]!.listeners[a.listenerIndex].l4Routes += compiled.routes } refFailure: { _ in compiled.refFailure }
+            attach(view) { t, a in t.gateways[a.gateway]!.listeners[a.listenerIndex].l4Routes += compiled.routes.map { (compiled.age, $0) } } refFailure: { _ in compiled.refFailure }
+        }
+    }
+
+    /// GRPCRoute `hostnames`: "If a Route (A) of type HTTPRoute or GRPCRoute is attached to a
+    /// Listener and that listener already has another Route (B) of the other type attached and the
+    /// intersection of the hostnames of A and B is non-empty, then the implementation MUST accept
+    /// exactly one of these two routes, determined by ... The oldest Route based on creation
+    /// timestamp. The Route appearing first in alphabetical order by "{namespace}/{name}". The
+    /// rejected Route MUST raise an 'Accepted' condition with a status of 'False' in the
+    /// corresponding RouteParentStatus."
+    mutating func resolveHTTPGRPCConflicts() {
+        var losers: [Int] = []
+        for (i, a) in httpLikeAttachments.enumerated() where a.key.kind == "GRPCRoute" {
+            for (j, b) in httpLikeAttachments.enumerated() where b.key.kind == "HTTPRoute"
+                && b.gateway == a.gateway && b.listenerIndex == a.listenerIndex {
+                let overlap = a.hostnames.contains { h1 in b.hostnames.contains { h2 in h1 == "*" || h2 == "*" || Hostnames.intersect(h1, h2) != nil } }
+                guard overlap else { continue }
+                losers.append(a.age < b.age ? j : i)
+            }
+        }
+        for i in Set(losers).sorted() {
+            let a = httpLikeAttachments[i]
+            var l = gateways[a.gateway]!.listeners[a.listenerIndex]
+            let isMine: (RouteRef) -> Bool = { $0.kind == a.key.kind && $0.namespace == a.key.namespace && $0.name == a.key.name }
+            for h in l.httpByHost.keys { l.httpByHost[h]!.removeAll { isMine($0.1.route) } }
+            for h in l.grpcByHost.keys { l.grpcByHost[h]!.removeAll { isMine($0.1.route) } }
+            l.httpByHost = l.httpByHost.filter { !$0.value.isEmpty }
+            l.grpcByHost = l.grpcByHost.filter { !$0.value.isEmpty }
+            l.attachedRoutes -= 1
+            gateways[a.gateway]!.listeners[a.listenerIndex] = l
+            // Rejected for this parentRef when none of its listeners kept it.
+            let kept = httpLikeAttachments.enumerated().contains { (k, o) in
+                o.key == a.key && o.parentIndex == a.parentIndex && !losers.contains(k)
+            }
+            if !kept, var parents = routeParents[a.key] {
+                let other = a.key.kind == "HTTPRoute" ? "GRPCRoute" : "HTTPRoute"
+                let f = factory(generation: parents[a.parentIndex].conditions.condition(Cond.accepted)?.observedGeneration)
+                let c = f.make(Cond.accepted, false, "Conflicted",
+                               "an older \(other) with intersecting hostnames is attached to listener \(l.listener.name); only one of the two can be accepted")
+                parents[a.parentIndex].conditions.set(c)
+                routeParents[a.key] = parents
+                diagnose(.warning, a.key, c.message)
+            }
         }
     }
 
@@ -103,7 +157,16 @@ extension Translation {
                 }
                 continue
             }
-            guard let outcome = attachToParent(route, p, field: "spec.parentRefs[\(pi)]") else { continue }
+            guard let outcome = attachToParent(route, p, field: "spec.parentRefs[\(pi)]") else {
+                let parent = GatewayAPI.NamespacedName(namespace: p.namespace ?? route.namespace, name: p.name)
+                let exists = p.kind == "Gateway" ? index.snapshot.gateways.contains { $0.namespacedName == parent }
+                    : index.snapshot.listenerSets.contains { $0.namespacedName == parent }
+                if !exists {
+                    diagnose(.warning, route.key, field: "spec.parentRefs[\(pi)]",
+                             "\(p.kind) \(parent) not found (or it was rejected); the route is not attached there")
+                }
+                continue
+            }
             let f = factory(generation: route.meta.generation)
             var conditions = [f.make(Cond.accepted, outcome.accepted, outcome.reason, outcome.message)]
             if let rf = refFailure(&self) {
@@ -124,6 +187,11 @@ extension Translation {
                 // "The AttachedRoutes number represents the number of Routes with the Accepted
                 // condition set to "True" that have been attached to this Listener."
                 gateways[a.gateway]!.listeners[a.listenerIndex].attachedRoutes += 1
+                if route.kind == "HTTPRoute" || route.kind == "GRPCRoute" {
+                    httpLikeAttachments.append(HTTPLikeAttachment(key: route.key, age: age(kind: route.kind, meta: route.meta),
+                                                                  parentIndex: routeParents[route.key]!.count - 1,
+                                                                  gateway: a.gateway, listenerIndex: a.listenerIndex, hostnames: a.hostnames))
+                }
                 program(&self, a)
             }
         }

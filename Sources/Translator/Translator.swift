@@ -78,6 +78,7 @@ public func translate(_ snapshot: ResourceSnapshot, config: TranslatorConfig = T
     t.translateGateways()
     t.translateBackendTLSPolicies()
     t.attachRoutes()
+    t.resolveHTTPGRPCConflicts()
     t.translateMesh()
     t.finishGateways()
     t.finishBackendTLSPolicies()
@@ -101,6 +102,7 @@ struct Translation {
     /// BackendTLSPolicies after validation, and which one owns each Service (port) target.
     var backendTLS: [BackendTLSState] = []
     var backendTLSOwners: [TLSTargetKey: Int] = [:]
+    var httpLikeAttachments: [HTTPLikeAttachment] = []
 
     init(snapshot: ResourceSnapshot, config: TranslatorConfig) {
         index = ResourceIndex(snapshot)

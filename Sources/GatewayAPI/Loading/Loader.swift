@@ -44,7 +44,8 @@ public enum Loader {
                 let base = URL(fileURLWithPath: path)
                 var found: [String] = []
                 if let e = fm.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) {
-                    for case let url as URL in e where fileExtensions.contains(url.pathExtension.lowercased()) {
+                    for case let url as URL in e where fileExtensions.contains(url.pathExtension.lowercased())
+                        && (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
                         let rel = url.path.hasPrefix(base.path) ? String(url.path.dropFirst(base.path.count)) : url.path
                         found.append(path.hasSuffix("/") ? path + rel.drop(while: { $0 == "/" }) : path + rel)
                     }
@@ -142,7 +143,8 @@ public enum Loader {
             } else {
                 why = "unknown kind \(kindName) (\(apiVersion)): Sluice does not read it; object skipped"
             }
-            let ns = value["metadata"]?["namespace"]?.string ?? ""
+            var ns = value["metadata"]?["namespace"]?.string ?? ""
+            if let k = ResourceKind(rawValue: kindName), k.isNamespaced, ns.isEmpty { ns = "default" }
             let key = ObjectKey(group: groupOf(apiVersion), kind: kindName, namespace: ns, name: name)
             diagnostics.append(Diagnostic(.warning, why, location: loc, object: key))
             return nil
@@ -155,7 +157,14 @@ public enum Loader {
 
         var errors = MetadataValidator.validate(value.object?["metadata"], kind: kind, objectLine: value.line)
         let schema = kind.schema(apiVersion: apiVersion)
-        var normalized = SchemaValidator().normalize(value, schema: schema)
+        // `status` is a subresource: the API server ignores it on create, and so does Sluice (it
+        // computes status itself). A `kubectl get -o yaml` dump therefore loads as is.
+        var input = value
+        if var o = input.object, o["status"] != nil {
+            o["status"] = nil
+            input = Value(.object(o), line: value.line)
+        }
+        var normalized = SchemaValidator().normalize(input, schema: schema)
         // metadata is checked above; the schema only says "object" for it.
         errors += SchemaValidator().validate(normalized, schema: schema, path: "")
         if !errors.isEmpty {
@@ -165,8 +174,11 @@ public enum Loader {
             }
             return nil
         }
-        if kind.isNamespaced, var obj = normalized.object, var meta = obj["metadata"]?.object, meta["namespace"] == nil {
-            meta["namespace"] = .string(namespace)
+        // Namespaced objects get their (defaulted) namespace; cluster-scoped ones lose any namespace
+        // written on them, as the API server clears it.
+        if var obj = normalized.object, var meta = obj["metadata"]?.object,
+           kind.isNamespaced ? meta["namespace"] == nil : meta["namespace"] != nil {
+            meta["namespace"] = kind.isNamespaced ? .string(namespace) : nil
             obj["metadata"] = Value(.object(meta), line: obj["metadata"]!.line)
             normalized = Value(.object(obj), line: normalized.line)
         }

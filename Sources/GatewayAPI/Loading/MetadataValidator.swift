@@ -22,7 +22,7 @@ enum MetadataValidator {
         }
         var errors: [FieldError] = []
         for (key, v) in obj where !knownFields.contains(key) {
-            errors.append(FieldError(path: "metadata.\(key)", line: v.line, message: "unknown field \"metadata.\(key)\""))
+            errors.append(FieldError(path: "metadata.\(key)", line: obj.keyLine(key) ?? v.line, message: "unknown field \"metadata.\(key)\""))
         }
         // Name: Services and Namespaces are DNS labels (Services DNS-1035), everything else a DNS subdomain.
         if let nameValue = meta["name"] {

@@ -55,13 +55,21 @@ public struct SchemaValidator: Sendable {
     /// All violations of `schema` by `value` (already normalized), `path` naming `value`.
     public func validate(_ value: Value, schema: Schema, path: String) -> [FieldError] {
         var errors: [FieldError] = []
-        check(value, schema, path, &errors)
+        check(value, schema, path, &errors, branch: false)
+        return errors
+    }
+
+    /// Validation inside a oneOf/anyOf/not branch: structural schemas only put value constraints
+    /// there, so a branch listing some properties does not make the others unknown.
+    func validateBranch(_ value: Value, schema: Schema, path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        check(value, schema, path, &errors, branch: true)
         return errors
     }
 
     // MARK: - The walk
 
-    private func check(_ v: Value, _ s: Schema, _ path: String, _ errors: inout [FieldError]) {
+    private func check(_ v: Value, _ s: Schema, _ path: String, _ errors: inout [FieldError], branch: Bool) {
         let before = errors.count
         guard checkType(v, s, path, &errors) else { return }
         checkScalarConstraints(v, s, path, &errors)
@@ -77,14 +85,14 @@ public struct SchemaValidator: Sendable {
             if !s.properties.isEmpty {
                 for (key, child) in obj {
                     if let sub = s.properties[key] {
-                        check(child, sub, join(path, key), &errors)
-                    } else if !s.preserveUnknownFields {
-                        errors.append(FieldError(path: join(path, key), line: child.line,
+                        check(child, sub, join(path, key), &errors, branch: branch)
+                    } else if !s.preserveUnknownFields && !branch {
+                        errors.append(FieldError(path: join(path, key), line: obj.keyLine(key) ?? child.line,
                                                  message: "unknown field \"\(join(path, key))\""))
                     }
                 }
             } else if let ap = s.additionalProperties {
-                for (key, child) in obj { check(child, ap, path + "[\(key)]", &errors) }
+                for (key, child) in obj { check(child, ap, path + "[\(key)]", &errors, branch: branch) }
             }
         case .array(let arr):
             if let minI = s.minItems, arr.count < minI {
@@ -94,25 +102,25 @@ public struct SchemaValidator: Sendable {
                 errors.append(FieldError(path: path, line: v.line, message: "Too many: \(arr.count): must have at most \(maxI) items"))
             }
             if let items = s.items {
-                for (i, e) in arr.enumerated() { check(e, items, path + "[\(i)]", &errors) }
+                for (i, e) in arr.enumerated() { check(e, items, path + "[\(i)]", &errors, branch: branch) }
             }
             checkListType(arr, s, path, &errors)
         default:
             break
         }
 
-        if !s.anyOf.isEmpty, !s.anyOf.contains(where: { validate(v, schema: $0, path: path).isEmpty }) {
+        if !s.anyOf.isEmpty, !s.anyOf.contains(where: { validateBranch(v, schema: $0, path: path).isEmpty }) {
             errors.append(FieldError(path: path, line: v.line, message: "Invalid value: \(v): \(path) in body must match at least one schema (anyOf)"))
         }
         if !s.oneOf.isEmpty {
-            let matching = s.oneOf.filter { validate(v, schema: $0, path: path).isEmpty }.count
+            let matching = s.oneOf.filter { validateBranch(v, schema: $0, path: path).isEmpty }.count
             if matching != 1 {
-                let detail = s.oneOf.compactMap { validate(v, schema: $0, path: path).first?.description }.first
+                let detail = s.oneOf.compactMap { validateBranch(v, schema: $0, path: path).first?.description }.first
                 errors.append(FieldError(path: path, line: v.line,
                                          message: "Invalid value: \(v): \(path) in body must match exactly one schema (oneOf)" + (detail.map { "; \($0)" } ?? "")))
             }
         }
-        if let not = s.not, validate(v, schema: not, path: path).isEmpty {
+        if let not = s.not, validateBranch(v, schema: not, path: path).isEmpty {
             errors.append(FieldError(path: path, line: v.line, message: "Invalid value: \(v): \(path) in body must not match the schema (not)"))
         }
 
