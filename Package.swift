@@ -13,24 +13,62 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Resource model, YAML loading with file:line, CRD validation (OpenAPI + CEL).
         .target(name: "GatewayAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The control plane → data plane contract. Foundation only.
         .target(name: "IR"),
+        // Compiled routing tables: host lookup, precedence-ordered matching, filters as pure
+        // functions, weighted picks and load balancers (clock and RNG injected). No NIO.
+        .target(name: "Routing", dependencies: ["IR"]),
+        // The SwiftNIO data plane: listeners, the request state machine, upstream pools.
+        .target(name: "Proxy", dependencies: [
+            "Routing", "IR",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Metrics (bounded labels), access log, admin endpoints.
+        .target(name: "Telemetry", dependencies: [
+            "Proxy",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        // `sluice serve`: file provider → translator → routing table swap → proxy, plus admin.
+        .target(name: "Serve", dependencies: [
+            "ControlPlane", "Proxy", "Telemetry", "Routing", "Translator", "GatewayAPI", "IR",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Pure translation: resources → status + IR + diagnostics.
         .target(name: "Translator", dependencies: ["GatewayAPI", "IR"]),
         // Glue used by the commands: load → validate → translate → render.
         .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane",
+            "ControlPlane", "Serve",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"]),
         .testTarget(name: "TranslatorTests", dependencies: ["Translator", "GatewayAPI", "IR", "ControlPlane"],
                     exclude: ["Golden"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Translator", "GatewayAPI"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "IR"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Serve", "Proxy", "Routing", "IR", "Telemetry", "ControlPlane",
+                                                       .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOPosix", package: "swift-nio"),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

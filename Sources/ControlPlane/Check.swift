@@ -20,6 +20,14 @@ public struct CheckReport: Sendable {
         make(Loader.load(texts: texts), config: config)
     }
 
+    /// Translates already-loaded objects (a provider's snapshot); `diagnostics` are its load diagnostics.
+    public static func run(objects: [LoadedObject], diagnostics: [Diagnostic], config: TranslatorConfig = TranslatorConfig()) -> CheckReport {
+        var loaded = LoadResult()
+        loaded.objects = objects
+        loaded.diagnostics = diagnostics
+        return make(loaded, config: config)
+    }
+
     static func make(_ loaded: LoadResult, config: TranslatorConfig) -> CheckReport {
         let (snapshot, decodeDiags) = ResourceSnapshot.build(from: loaded.objects)
         let result = translate(snapshot, config: config)

@@ -1,22 +1,28 @@
 import ArgumentParser
 import ControlPlane
 import Foundation
+import Logging
+import Serve
 import Translator
 
 /// The `sluice` executable: thin ArgumentParser commands over the library targets.
 @main
-struct Sluice: ParsableCommand {
+struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A Kubernetes Gateway API (+ GAMMA mesh) implementation.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, Serve.self])
 
     /// Like `ParsableCommand.main()`, but usage errors exit with status 2 (the issue's contract
     /// for `sluice check`), not ArgumentParser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
@@ -71,5 +77,110 @@ struct Check: ParsableCommand {
             FileHandle.standardError.write(Data(("not accepted: " + bad.joined(separator: "; ") + "\n").utf8))
         }
         throw ExitCode(report.exitCode)
+    }
+}
+
+/// `sluice serve -f DIR`: control plane and data plane in one process, watching DIR.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve Gateways from a folder of Kubernetes YAML, reloading on change.",
+        discussion: """
+        Each Gateway listens on its own loopback address (127.3.x.y, shown by the admin /status and
+        by `sluice check`) and its listeners' ports. Ports below 1024 need root or
+        CAP_NET_BIND_SERVICE; the examples use unprivileged ports. SIGINT/SIGTERM drain gracefully.
+        """)
+
+    @Option(name: [.customShort("f"), .customLong("filename")], help: "File or folder of manifests to serve and watch (repeatable).")
+    var paths: [String] = []
+
+    @Option(name: .customLong("admin-address"), help: "Admin listener host:port (loopback unless you say otherwise).")
+    var admin = "127.0.0.1:15000"
+
+    @Flag(name: .customLong("no-access-log"), help: "Do not print JSON access log lines to standard output.")
+    var noAccessLog = false
+
+    @Option(name: .customLong("event-loops"), help: "Number of event loop threads (default: one per core).")
+    var eventLoops: Int?
+
+    @Option(name: .customLong("grace-period"), help: "Seconds to let in-flight requests finish on SIGTERM/SIGINT.")
+    var gracePeriod = 10
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+        guard admin.split(separator: ":").count == 2, Int(admin.split(separator: ":")[1]) != nil else {
+            throw ValidationError("--admin-address must be host:port")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return h
+        }
+        let logger = Logger(label: "sluice")
+        var options = ServeOptions(paths: paths)
+        let parts = admin.split(separator: ":")
+        options.adminHost = String(parts[0])
+        options.adminPort = Int(parts[1])!
+        options.accessLog = !noAccessLog
+        if let n = eventLoops { options.eventLoops = n }
+        options.gracePeriod = .seconds(Int64(gracePeriod))
+        let runtime = ServeRuntime(options: options, logger: logger)
+        let outcomes = try await runtime.start()
+        for o in outcomes where o.error != nil { logger.error("\(o.error!)") }
+        await waitForTerminationSignal()
+        logger.info("draining", metadata: ["gracePeriodSeconds": "\(gracePeriod)"])
+        await runtime.shutdown()
+    }
+}
+
+/// Suspends until SIGINT or SIGTERM.
+func waitForTerminationSignal() async {
+    let signals = SignalWaiter()
+    await signals.wait()
+}
+
+/// Turns SIGINT/SIGTERM into an async wake-up; keeps its dispatch sources alive while waiting.
+final class SignalWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var fired = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [self] in fire() }
+            s.resume()
+            sources.append(s)
+        }
+    }
+
+    private func fire() {
+        lock.lock()
+        fired = true
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if fired {
+                lock.unlock()
+                c.resume()
+            } else {
+                continuation = c
+                lock.unlock()
+            }
+        }
+        withExtendedLifetime(sources) {}
     }
 }

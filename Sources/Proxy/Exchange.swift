@@ -1,0 +1,397 @@
+import IR
+import NIOCore
+import NIOHTTP1
+import Routing
+
+/// One proxied request: backend and endpoint choice, attempts (GEP-1731 retries), timeouts
+/// (GEP-1742), mirrors, and streaming both bodies with backpressure. Lives on the downstream
+/// channel's event loop; the upstream connection is on the same loop.
+final class Exchange: UpstreamResponseDelegate {
+    private let handler: ProxyHandler
+    private let context: ChannelHandlerContext
+    private let requestHead: HTTPRequestHead
+    private let facts: RequestFacts
+    private let route: CompiledHTTPRoute
+    private var record: RequestRecord
+    private let began: NIODeadline
+    private var pool: UpstreamPool { handler.services.pool(for: context.eventLoop) }
+
+    private enum State { case starting, connecting, awaitingResponse, streamingResponse, done }
+    private var state = State.starting
+
+    // Request body, kept while it is small enough to replay for a retry or a mirror.
+    private var body: [ByteBuffer] = []
+    private var bodyBytes = 0
+    private var bodyComplete = false
+    private var replayable = true
+    /// Parts already written to the current upstream connection.
+    private var sentParts = 0
+
+    private var backend: BackendIR?
+    private var destination: ServiceDestinationIR?
+    private var upstreamHead: HTTPRequestHead?
+    private var lease: UpstreamLease?
+    private var attempts = 0
+    private var discardingResponseForRetry = false
+    private var responseStatus = 0
+    private var requestTimer: Scheduled<Void>?
+    private var attemptTimer: Scheduled<Void>?
+    private var mirrorsFired = false
+
+    init(handler: ProxyHandler, context: ChannelHandlerContext, requestHead: HTTPRequestHead, facts: RequestFacts,
+         route: CompiledHTTPRoute, record: RequestRecord, began: NIODeadline) {
+        self.handler = handler
+        self.context = context
+        self.requestHead = requestHead
+        self.facts = facts
+        self.route = route
+        self.record = record
+        self.began = began
+    }
+
+    // MARK: - Start
+
+    func begin() {
+        // GEP-1742 `request`: "the timeout for the HTTP request from the client to the gateway ...
+        // from when the request first arrives at the gateway until the response is sent"; 0 disables.
+        if let t = route.ir.timeouts?.request, t > 0 {
+            requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
+                timedOut(ProxyError.timeout("request timeout (\(t)s) expired"))
+            }
+        }
+        guard let backend = route.backends.pick(using: &handler.rng) else {
+            return fail(.invalidBackend(route.ir.backends.isEmpty ? "the rule has no backend" : "every backend has weight 0"))
+        }
+        self.backend = backend
+        record.backend = Self.describe(backend)
+        switch backend.destination {
+        case .invalid(_, let reason):
+            return fail(.invalidBackend(reason))
+        case .service(let d):
+            guard !d.endpoints.isEmpty else { return fail(.noEndpoints("Service \(d.service) port \(d.port) has no ready endpoints")) }
+            destination = d
+        }
+        upstreamHead = buildUpstreamHead(backend: backend)
+        attempt()
+    }
+
+    static func describe(_ b: BackendIR) -> String {
+        switch b.destination {
+        case .service(let d): return "\(d.service):\(d.port)"
+        case .invalid: return "invalid"
+        }
+    }
+
+    /// The request as the backend sees it: hop-by-hop fields removed, the rule's then the
+    /// backendRef's filters applied (RequestHeaderModifier, URLRewrite), X-Forwarded-* added.
+    private func buildUpstreamHead(backend: BackendIR) -> HTTPRequestHead {
+        var headers: HeaderList = HopByHop.strip(requestHead.headers).map { ($0.name, $0.value) }
+        var path = facts.path
+        let query = requestHead.uri.firstIndex(of: "?").map { String(requestHead.uri[$0...]) } ?? ""
+        for f in route.ir.filters + backend.filters {
+            switch f {
+            case .requestHeaderModifier(let m):
+                Filters.apply(Self.safe(m), to: &headers)
+            case .urlRewrite(let r):
+                if let h = r.hostname {
+                    headers.removeAll { $0.name.lowercased() == "host" }
+                    headers.insert(("host", h), at: 0)
+                }
+                if let p = r.path { path = Filters.modifiedPath(path, p) }
+            default:
+                continue
+            }
+        }
+        // X-Forwarded-For / X-Forwarded-Proto (de-facto standard; Envoy and nginx behave the same).
+        if let ip = context.channel.remoteAddress?.ipAddress {
+            if let i = headers.firstIndex(where: { $0.name.lowercased() == "x-forwarded-for" }) {
+                headers[i].value += ", " + ip
+            } else {
+                headers.append(("x-forwarded-for", ip))
+            }
+        }
+        headers.removeAll { $0.name.lowercased() == "x-forwarded-proto" }
+        headers.append(("x-forwarded-proto", handler.scheme))
+        var h = HTTPHeaders()
+        for (n, v) in headers { h.add(name: n, value: v) }
+        // The client's framing is replaced by ours: a chunked request body is re-chunked by the encoder.
+        if requestHead.headers.contains(name: "transfer-encoding") && !h.contains(name: "content-length") {
+            h.add(name: "transfer-encoding", value: "chunked")
+        }
+        return HTTPRequestHead(version: .http1_1, method: requestHead.method, uri: path + query, headers: h)
+    }
+
+    /// Drops header values that would inject new header lines (CR/LF/NUL) and invalid names.
+    static func safe(_ m: HeaderModifierIR) -> HeaderModifierIR {
+        func ok(_ h: HeaderIR) -> Bool { Filters.isValidHeaderName(h.name) && Filters.isSafeHeaderValue(h.value) }
+        return HeaderModifierIR(set: m.set.filter(ok), add: m.add.filter(ok), remove: m.remove)
+    }
+
+    // MARK: - Attempts
+
+    private var maxAttempts: Int { 1 + max(0, route.ir.retry?.attempts ?? 0) }
+
+    private func attempt() {
+        guard state != .done, let d = destination else { return }
+        attempts += 1
+        record.attempts = attempts
+        state = .connecting
+        sentParts = 0
+        let endpoint: EndpointIR?
+        switch handler.services.config.loadBalancing {
+        case .roundRobin:
+            roundRobinCounter &+= 1
+            endpoint = EndpointPicker.roundRobin(d.endpoints, counter: roundRobinCounter)
+        case .leastRequest:
+            let p = pool
+            endpoint = EndpointPicker.leastRequest(d.endpoints, using: &handler.rng) { p.outstandingRequests($0) }
+        }
+        guard let endpoint else { return fail(.noEndpoints("no endpoint")) }
+        record.upstreamAddress = "\(endpoint.address):\(endpoint.port)"
+        pool.acquire(endpoint).whenComplete { [self] result in
+            switch result {
+            case .success(let l):
+                guard state == .connecting else { pool.release(l, reusable: true); return }
+                connected(l)
+            case .failure(let e):
+                let err = (e as? ProxyError) ?? .connectFailed("\(e)")
+                attemptFailed(err, safeToRetry: true)
+            }
+        }
+    }
+
+    private func connected(_ l: UpstreamLease) {
+        lease = l
+        l.handler.delegate = self
+        state = .awaitingResponse
+        if let t = route.ir.timeouts?.backendRequest, t > 0 {
+            attemptTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
+                timedOut(ProxyError.timeout("backendRequest timeout (\(t)s) expired"))
+            }
+        }
+        l.channel.write(HTTPClientRequestPart.head(upstreamHead!), promise: nil)
+        for b in body { l.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
+        sentParts = body.count
+        if bodyComplete { l.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        l.channel.flush()
+        if !context.channel.isActive { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+    }
+
+    private func attemptFailed(_ error: ProxyError, safeToRetry: Bool) {
+        attemptTimer?.cancel()
+        attemptTimer = nil
+        if let l = lease { pool.discard(l); lease = nil }
+        guard state != .done else { return }
+        if state == .streamingResponse {
+            // The response has started: nothing can be repaired, the client sees a truncated response.
+            record.error = error.detail
+            context.close(promise: nil)
+            return complete(status: responseStatus)
+        }
+        // GEP-1731: retry "on connection errors" only when the request can be replayed.
+        if route.ir.retry != nil, safeToRetry || error.retryable, attempts < maxAttempts, replayable {
+            return scheduleRetry()
+        }
+        fail(error)
+    }
+
+    private func scheduleRetry() {
+        let backoff = route.ir.retry?.backoff.map { TimeAmount.nanoseconds(Int64($0 * 1e9)) } ?? handler.services.config.defaultRetryBackoff
+        state = .connecting
+        context.eventLoop.scheduleTask(in: backoff) { [self] in attempt() }
+    }
+
+    // MARK: - Request body
+
+    func requestBody(_ b: ByteBuffer) {
+        if replayable {
+            if bodyBytes + b.readableBytes <= handler.services.config.maxReplayBodyBytes {
+                body.append(b)
+                bodyBytes += b.readableBytes
+            } else {
+                replayable = false
+            }
+        }
+        if let l = lease, state == .awaitingResponse || state == .streamingResponse {
+            if !replayable { body.removeAll() }
+            l.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil)
+            sentParts += 1
+            if !l.channel.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        } else if !replayable {
+            // Not connected yet and too big to keep whole: keep what arrived and stop reading until
+            // the upstream connection exists (bounded memory).
+            body.append(b)
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    func requestEnd() {
+        bodyComplete = true
+        if let l = lease, state == .awaitingResponse || state == .streamingResponse {
+            l.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        fireMirrors()
+    }
+
+    func downstreamWritabilityChanged(_ writable: Bool) {
+        lease?.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        context.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+    }
+
+    // MARK: - Response
+
+    func upstreamHead(_ h: HTTPResponseHead) {
+        guard state == .awaitingResponse else { return }
+        if let retry = route.ir.retry, retry.codes.contains(Int(h.status.code)), attempts < maxAttempts, replayable, bodyComplete {
+            discardingResponseForRetry = true
+            return
+        }
+        state = .streamingResponse
+        responseStatus = Int(h.status.code)
+        var headers: HeaderList = HopByHop.strip(h.headers).map { ($0.name, $0.value) }
+        for f in route.ir.filters + (backend?.filters ?? []) {
+            if case .responseHeaderModifier(let m) = f { Filters.apply(Self.safe(m), to: &headers) }
+            if case .cors(let policy) = f, let origin = requestHead.headers.first(name: "origin") {
+                headers.removeAll { $0.name.lowercased().hasPrefix("access-control-") }
+                headers += CORS.responseHeaders(origin: origin, policy: policy)
+            }
+        }
+        var out = HTTPHeaders()
+        for (n, v) in headers { out.add(name: n, value: v) }
+        if h.headers.contains(name: "transfer-encoding") && !out.contains(name: "content-length") {
+            out.add(name: "transfer-encoding", value: "chunked")
+        }
+        if !requestHead.isKeepAlive { out.replaceOrAdd(name: "connection", value: "close") }
+        let head = HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
+        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    }
+
+    func upstreamBody(_ b: ByteBuffer) {
+        guard state == .streamingResponse, !discardingResponseForRetry else { return }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(b))), promise: nil)
+        if !context.channel.isWritable { lease?.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+    }
+
+    func upstreamEnd(_ trailers: HTTPHeaders?) {
+        attemptTimer?.cancel()
+        attemptTimer = nil
+        if let l = lease {
+            pool.release(l, reusable: l.handler.reusable)
+            lease = nil
+        }
+        if discardingResponseForRetry {
+            discardingResponseForRetry = false
+            return scheduleRetry()
+        }
+        guard state == .streamingResponse else { return }
+        // Complete first: on HTTP/2 writing the end closes the stream at once.
+        let ctx = context
+        complete(status: responseStatus)
+        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
+    }
+
+    func upstreamFailed(_ error: ProxyError) {
+        // Before the response head nothing reached the client: retryable when the request is
+        // replayable ("retry on connection errors"); a reset mid-response cannot be repaired.
+        attemptFailed(error, safeToRetry: state == .awaitingResponse && sentParts >= 0)
+    }
+
+    private func timedOut(_ error: ProxyError) {
+        guard state != .done else { return }
+        attemptFailed(error, safeToRetry: false)
+    }
+
+    func downstreamClosed() {
+        requestTimer?.cancel()
+        attemptTimer?.cancel()
+        if let l = lease { pool.discard(l); lease = nil }
+        if state != .done {
+            state = .done
+            record.error = record.error ?? "client closed the connection"
+            handler.finish(record: record, status: responseStatus == 0 ? 499 : responseStatus, began: began)
+        }
+    }
+
+    // MARK: - Completion
+
+    private func fail(_ error: ProxyError) {
+        guard state != .done else { return }
+        if let l = lease { pool.discard(l); lease = nil }
+        record.error = error.detail
+        let text = error.detail + "\n"
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(text.utf8.count))
+        if !requestHead.isKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: requestHead.version, status: error.status, headers: headers))), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+        // The client may still be sending a body: keep reading it (and dropping it).
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        let ctx = context
+        complete(status: Int(error.status.code))
+        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+    }
+
+    private func complete(status: Int) {
+        guard state != .done else { return }
+        state = .done
+        requestTimer?.cancel()
+        attemptTimer?.cancel()
+        handler.finish(record: record, status: status, began: began)
+        handler.exchangeDone(self)
+    }
+
+    // MARK: - Mirrors
+
+    /// RequestMirror: "Requests are sent to the specified destination, but responses from that
+    /// destination are ignored." Fire-and-forget on their own connections; a mirror never affects
+    /// the primary response. GEP-3171: `percent`/`fraction` of requests are mirrored.
+    private func fireMirrors() {
+        guard !mirrorsFired, replayable, let head = upstreamHead else { return }
+        mirrorsFired = true
+        for f in route.ir.filters + (backend?.filters ?? []) {
+            guard case .requestMirror(let m) = f, case .service(let d) = m.backend.destination, !d.endpoints.isEmpty else { continue }
+            if m.numerator < m.denominator, Int.random(in: 0..<max(1, m.denominator), using: &handler.rng) >= m.numerator { continue }
+            let endpoint = d.endpoints[Int.random(in: 0..<d.endpoints.count, using: &handler.rng)]
+            let parts = body
+            let p = pool
+            p.acquire(endpoint).whenSuccess { lease in
+                let sink = MirrorSink(pool: p, lease: lease)
+                lease.handler.delegate = sink
+                lease.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                for b in parts { lease.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
+                lease.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                sink.retain = sink
+            }
+        }
+    }
+
+    private var roundRobinCounter = 0
+}
+
+/// Reads and drops a mirror's response, then returns the connection.
+final class MirrorSink: UpstreamResponseDelegate {
+    let pool: UpstreamPool
+    let lease: UpstreamLease
+    /// Keeps the sink alive until the response ends (the upstream handler holds it weakly).
+    var retain: MirrorSink?
+    init(pool: UpstreamPool, lease: UpstreamLease) {
+        self.pool = pool
+        self.lease = lease
+    }
+    func upstreamHead(_ head: HTTPResponseHead) {}
+    func upstreamBody(_ body: ByteBuffer) {}
+    func upstreamEnd(_ trailers: HTTPHeaders?) {
+        pool.release(lease, reusable: lease.handler.reusable)
+        retain = nil
+    }
+    func upstreamFailed(_ error: ProxyError) {
+        pool.discard(lease)
+        retain = nil
+    }
+    func upstreamWritabilityChanged(_ writable: Bool) {}
+}

@@ -1,0 +1,178 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import Routing
+
+/// Peeks at the first bytes of a connection: the HTTP/2 connection preface means h2c with prior
+/// knowledge, anything else is HTTP/1.1 (../shared/DESIGN.md §6: swift-nio-http2 has no
+/// `Upgrade: h2c` upgrader, so both are served on one port by sniffing).
+final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    private var buffered: ByteBuffer?
+    private let configureHTTP1: (Channel) -> EventLoopFuture<Void>
+    private let configureHTTP2: (Channel) -> EventLoopFuture<Void>
+
+    init(http1: @escaping (Channel) -> EventLoopFuture<Void>, http2: @escaping (Channel) -> EventLoopFuture<Void>) {
+        configureHTTP1 = http1
+        configureHTTP2 = http2
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
+        let bytes = buffered!.readableBytesView
+        let n = min(bytes.count, Self.preface.count)
+        let isPrefix = bytes.prefix(n).elementsEqual(Self.preface.prefix(n))
+        if isPrefix && n < Self.preface.count { return }  // need more bytes to decide
+        let data = buffered!
+        buffered = nil
+        let configure = isPrefix ? configureHTTP2 : configureHTTP1
+        configure(context.channel).whenComplete { [self] result in
+            guard case .success = result else {
+                context.close(promise: nil)
+                return
+            }
+            // The protocol handlers sit after us: hand them the bytes we held, then step aside.
+            context.fireChannelRead(self.wrapInboundOut(data))
+            context.fireChannelReadComplete()
+            context.pipeline.removeHandler(self, promise: nil)
+        }
+    }
+}
+
+/// Closes connections that do not send a request head in time (slowloris protection); removed once
+/// the first head arrives.
+final class HeaderReadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let isHead: Bool
+        if case .head = unwrapInboundIn(data) { isHead = true } else { isHead = false }
+        context.fireChannelRead(data)
+        if isHead {
+            timer?.cancel()
+            context.pipeline.removeHandler(self, promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
+}
+
+/// The result of binding one listener address.
+public struct BindOutcome: Sendable {
+    public var address: BindAddress
+    public var error: String?
+}
+
+/// Listens on Gateway addresses and ports and serves them with `ProxyHandler`.
+public final class ProxyServer: @unchecked Sendable {
+    public let services: ProxyServices
+    let group: EventLoopGroup
+    let logger: Logger
+    private var channels: [BindAddress: Channel] = [:]
+    private let lock = NIOLock()
+
+    public init(group: EventLoopGroup, services: ProxyServices, logger: Logger) {
+        self.group = group
+        self.services = services
+        self.logger = logger
+    }
+
+    /// The addresses currently bound.
+    public var bound: [BindAddress] { lock.withLock { Array(channels.keys).sorted() } }
+
+    /// Binds every address the table needs and unbinds those it no longer needs. A port that cannot
+    /// be bound is reported (and logged); the others keep serving.
+    public func reconcile(with table: RoutingTable) async -> [BindOutcome] {
+        let wanted = Set(table.gatewayPorts.keys)
+        var outcomes: [BindOutcome] = []
+        let current = lock.withLock { channels }
+        for (addr, ch) in current where !wanted.contains(addr) {
+            try? await ch.close()
+            lock.withLock { _ = channels.removeValue(forKey: addr) }
+            logger.info("listener closed", metadata: ["address": "\(addr)"])
+        }
+        for addr in wanted.sorted() where current[addr] == nil {
+            do {
+                let ch = try await bind(addr)
+                lock.withLock { channels[addr] = ch }
+                logger.info("listening", metadata: ["address": "\(addr)"])
+                outcomes.append(BindOutcome(address: addr, error: nil))
+            } catch {
+                let why = Self.explain(error, addr)
+                logger.error("cannot listen", metadata: ["address": "\(addr)", "error": "\(why)"])
+                outcomes.append(BindOutcome(address: addr, error: why))
+            }
+        }
+        return outcomes
+    }
+
+    static func explain(_ error: Error, _ addr: BindAddress) -> String {
+        let text = "\(error)"
+        if text.contains("Permission denied") || text.contains("EACCES") || text.contains("errno: 13") {
+            return "permission denied binding \(addr): ports below 1024 need root or CAP_NET_BIND_SERVICE (see README: run as an unprivileged user)"
+        }
+        if text.contains("Address already in use") || text.contains("errno: 98") {
+            return "address \(addr) is already in use by another process"
+        }
+        if text.contains("Cannot assign requested address") || text.contains("errno: 99") {
+            return "address \(addr.host) is not configured on this machine"
+        }
+        return "\(addr): \(text)"
+    }
+
+    private func bind(_ addr: BindAddress) async throws -> Channel {
+        let services = self.services
+        let scheme = "http"
+        let headerTimeout = services.config.headerReadTimeout
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let http1: (Channel) -> EventLoopFuture<Void> = { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try ch.pipeline.syncOperations.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
+                        try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+                    }
+                }
+                let http2: (Channel) -> EventLoopFuture<Void> = { ch in
+                    ch.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                        stream.eventLoop.makeCompletedFuture {
+                            try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                            try stream.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+                        }
+                    }.map { _ in }
+                }
+                return channel.pipeline.addHandler(ProtocolSniffer(http1: http1, http2: http2))
+            }
+            .bind(host: addr.host, port: addr.port)
+            .get()
+    }
+
+    /// Stops accepting, then waits for open connections up to `deadline` before closing them.
+    public func shutdown(gracePeriod: TimeAmount) async {
+        let current = lock.withLock { channels }
+        for (_, ch) in current { try? await ch.close() }
+        lock.withLock { channels = [:] }
+        // In-flight requests finish on their child channels; give them the grace period.
+        try? await Task.sleep(nanoseconds: UInt64(max(0, gracePeriod.nanoseconds)))
+    }
+}

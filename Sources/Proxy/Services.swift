@@ -1,0 +1,79 @@
+import IR
+import NIOConcurrencyHelpers
+import NIOCore
+import Routing
+
+/// Data-plane settings that are not part of the Gateway API configuration.
+public struct ProxyConfig: Sendable {
+    /// Request bodies up to this size are kept so the request can be retried or mirrored.
+    public var maxReplayBodyBytes: Int = 64 * 1024
+    /// Backoff between retries when the route's retry policy gives none.
+    public var defaultRetryBackoff: TimeAmount = .milliseconds(25)
+    public var loadBalancing: LoadBalancing = .leastRequest
+    /// How long a connection may take to send its request head (slowloris protection).
+    public var headerReadTimeout: TimeAmount = .seconds(15)
+    public var connectTimeout: TimeAmount = .seconds(5)
+    public var upstreamIdleTimeout: TimeAmount = .seconds(60)
+    public var maxIdleConnectionsPerEndpoint: Int = 64
+
+    public init() {}
+}
+
+/// One completed request, for metrics and the access log. Labels are bounded: refs, not paths.
+public struct RequestRecord: Sendable {
+    public var listener: String
+    public var gateway: String
+    public var route: RouteRef?
+    public var backend: String?
+    public var method: String
+    /// The request path (for the access log only — never a metric label).
+    public var path: String
+    public var host: String
+    public var status: Int
+    public var durationSeconds: Double
+    public var upstreamAddress: String?
+    public var attempts: Int
+    public var error: String?
+}
+
+/// Receives every completed request (metrics, access log).
+public protocol ProxyObserver: Sendable {
+    func record(_ r: RequestRecord)
+}
+
+/// What every connection handler shares: the current routing table (swapped atomically on
+/// reload), the upstream pools of each event loop, settings and the observer.
+public final class ProxyServices: @unchecked Sendable {
+    private let tableBox: NIOLockedValueBox<RoutingTable>
+    let config: ProxyConfig
+    let observer: ProxyObserver?
+    /// One pool per event loop; a pool is only touched on its loop.
+    private let pools: NIOLockedValueBox<[ObjectIdentifier: UpstreamPool]>
+
+    public init(table: RoutingTable = .empty, config: ProxyConfig = ProxyConfig(), observer: ProxyObserver? = nil) {
+        tableBox = NIOLockedValueBox(table)
+        self.config = config
+        self.observer = observer
+        pools = NIOLockedValueBox([:])
+    }
+
+    /// The table for a new request. Requests keep the table they started with.
+    public var table: RoutingTable { tableBox.withLockedValue { $0 } }
+
+    /// Publishes a new table (atomic swap; in-flight requests are not disturbed).
+    public func swap(_ t: RoutingTable) { tableBox.withLockedValue { $0 = t } }
+
+    func pool(for loop: EventLoop) -> UpstreamPool {
+        pools.withLockedValue { p in
+            let id = ObjectIdentifier(loop as AnyObject)
+            if let existing = p[id] { return existing }
+            let new = UpstreamPool(eventLoop: loop, maxIdlePerEndpoint: config.maxIdleConnectionsPerEndpoint,
+                                   idleTimeout: config.upstreamIdleTimeout, connectTimeout: config.connectTimeout)
+            p[id] = new
+            return new
+        }
+    }
+
+    /// Open upstream connections across all loops (approximate: read without the loops' cooperation).
+    public var upstreamConnectionCount: Int { pools.withLockedValue { $0.values.reduce(0) { $0 + $1.openConnections } } }
+}

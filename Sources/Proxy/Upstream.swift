@@ -1,0 +1,153 @@
+import IR
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Receives one upstream response. Called on the upstream channel's event loop, which is always the
+/// downstream channel's loop (connections are made on the loop of the request that needs them).
+protocol UpstreamResponseDelegate: AnyObject {
+    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamBody(_ body: ByteBuffer)
+    func upstreamEnd(_ trailers: HTTPHeaders?)
+    func upstreamFailed(_ error: ProxyError)
+    func upstreamWritabilityChanged(_ writable: Bool)
+}
+
+/// The last handler of an upstream HTTP/1.1 connection: hands response parts to the current delegate.
+final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    weak var delegate: UpstreamResponseDelegate?
+    /// Set when the response ended and the connection may be reused.
+    var reusable = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            // Interim 1xx responses (other than 101) are not forwarded.
+            if h.status.code >= 100 && h.status.code < 200 && h.status != .switchingProtocols { return }
+            reusable = h.isKeepAlive
+            delegate?.upstreamHead(h)
+        case .body(let b): delegate?.upstreamBody(b)
+        case .end(let t):
+            let d = delegate
+            delegate = nil
+            d?.upstreamEnd(t)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        reusable = false
+        let d = delegate
+        delegate = nil
+        d?.upstreamFailed(.upstreamReset("upstream closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        reusable = false
+        let d = delegate
+        delegate = nil
+        d?.upstreamFailed(.upstreamReset("upstream error: \(error)"))
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+}
+
+/// An upstream connection checked out for one request.
+struct UpstreamLease {
+    let channel: Channel
+    let handler: UpstreamHandler
+    let key: UpstreamKey
+}
+
+struct UpstreamKey: Hashable {
+    var address: String
+    var port: Int
+}
+
+/// Opens (or reuses) HTTP/1.1 connections to endpoints. One pool per event loop; every method is
+/// called on that loop.
+final class UpstreamPool {
+    let eventLoop: EventLoop
+    let maxIdlePerEndpoint: Int
+    let idleTimeout: TimeAmount
+    let connectTimeout: TimeAmount
+    private var idle: [UpstreamKey: [(UpstreamLease, Scheduled<Void>)]] = [:]
+    /// Connections open per endpoint (leased + idle), for gauges and least-request balancing.
+    private(set) var open: [UpstreamKey: Int] = [:]
+    private(set) var outstanding: [UpstreamKey: Int] = [:]
+
+    init(eventLoop: EventLoop, maxIdlePerEndpoint: Int = 64, idleTimeout: TimeAmount = .seconds(60), connectTimeout: TimeAmount = .seconds(5)) {
+        self.eventLoop = eventLoop
+        self.maxIdlePerEndpoint = maxIdlePerEndpoint
+        self.idleTimeout = idleTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    func outstandingRequests(_ e: EndpointIR) -> Int { outstanding[UpstreamKey(address: e.address, port: e.port)] ?? 0 }
+
+    func acquire(_ endpoint: EndpointIR) -> EventLoopFuture<UpstreamLease> {
+        let key = UpstreamKey(address: endpoint.address, port: endpoint.port)
+        outstanding[key, default: 0] += 1
+        while var list = idle[key], let (lease, timer) = list.popLast() {
+            idle[key] = list
+            timer.cancel()
+            if lease.channel.isActive { return eventLoop.makeSucceededFuture(lease) }
+        }
+        let handler = UpstreamHandler()
+        let loop = eventLoop
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: endpoint.address, port: endpoint.port)
+            .flatMapError { error in
+                loop.makeFailedFuture(ProxyError.connectFailed("connect \(endpoint.address):\(endpoint.port): \(error)"))
+            }
+            .map { [self] channel in
+                open[key, default: 0] += 1
+                channel.closeFuture.whenComplete { [self] _ in
+                    open[key, default: 1] -= 1
+                }
+                return UpstreamLease(channel: channel, handler: handler, key: key)
+            }
+            .flatMapErrorThrowing { [self] error in
+                outstanding[key, default: 1] -= 1
+                throw error
+            }
+    }
+
+    /// Returns a connection after its response ended; it is kept when both sides allow keep-alive.
+    func release(_ lease: UpstreamLease, reusable: Bool) {
+        outstanding[lease.key, default: 1] -= 1
+        lease.handler.delegate = nil
+        guard reusable, lease.channel.isActive, (idle[lease.key]?.count ?? 0) < maxIdlePerEndpoint else {
+            lease.channel.close(promise: nil)
+            return
+        }
+        let timer = eventLoop.scheduleTask(in: idleTimeout) { [self] in
+            idle[lease.key]?.removeAll { $0.0.channel === lease.channel }
+            lease.channel.close(promise: nil)
+        }
+        idle[lease.key, default: []].append((lease, timer))
+    }
+
+    /// Drops a connection whose exchange failed.
+    func discard(_ lease: UpstreamLease) {
+        outstanding[lease.key, default: 1] -= 1
+        lease.handler.delegate = nil
+        lease.channel.close(promise: nil)
+    }
+
+    var openConnections: Int { open.values.reduce(0, +) }
+    var idleConnections: Int { idle.values.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Proxy
+
+/// Request metrics with bounded label sets, exposed in the Prometheus text format.
+///
+/// Labels are the Gateway API identities a request went through — gateway address, listener,
+/// route (kind/namespace/name/rule), backend Service — and the status class; never a raw path or
+/// host (linkerd2-proxy's typed identities, ../shared/DESIGN.md §4.8). Their number is bounded by
+/// the configuration, not by traffic.
+public final class Metrics: ProxyObserver, @unchecked Sendable {
+    struct Key: Hashable {
+        var gateway: String
+        var listener: String
+        var route: String
+        var backend: String
+        var statusClass: String
+    }
+
+    struct Histogram {
+        var buckets: [Int]
+        var sum = 0.0
+        var count = 0
+    }
+
+    /// Latency buckets in seconds.
+    public static let bucketBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private let lock = NIOLock()
+    private var requests: [Key: Int] = [:]
+    private var latency: [Key: Histogram] = [:]
+    private var configVersion = 0
+    private var reloads = 0
+    private var reloadErrors = 0
+    private var upstreamConnections: @Sendable () -> Int = { 0 }
+    private let accessLog: AccessLog?
+
+    public init(accessLog: AccessLog? = nil) {
+        self.accessLog = accessLog
+    }
+
+    public func record(_ r: RequestRecord) {
+        let route = r.route.map { "\($0.kind)/\($0.namespace)/\($0.name)/\($0.ruleIndex)" } ?? ""
+        let key = Key(gateway: r.gateway, listener: r.listener, route: route, backend: r.backend ?? "",
+                      statusClass: "\(r.status / 100)xx")
+        lock.withLock {
+            requests[key, default: 0] += 1
+            var h = latency[key] ?? Histogram(buckets: Array(repeating: 0, count: Self.bucketBounds.count))
+            for (i, b) in Self.bucketBounds.enumerated() where r.durationSeconds <= b { h.buckets[i] += 1 }
+            h.sum += r.durationSeconds
+            h.count += 1
+            latency[key] = h
+        }
+        accessLog?.write(r)
+    }
+
+    public func setConfigVersion(_ v: Int) { lock.withLock { configVersion = v } }
+    public func reloaded(errors: Int) { lock.withLock { reloads += 1; reloadErrors += errors } }
+    public func setUpstreamConnectionGauge(_ f: @escaping @Sendable () -> Int) { lock.withLock { upstreamConnections = f } }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func render() -> String {
+        let (req, lat, version, rl, rle, conns) = lock.withLock { (requests, latency, configVersion, reloads, reloadErrors, upstreamConnections) }
+        var out = ""
+        out += "# HELP sluice_requests_total Requests handled, by Gateway, listener, route rule, backend and status class.\n"
+        out += "# TYPE sluice_requests_total counter\n"
+        for (k, v) in req.sorted(by: { Self.labels($0.key) < Self.labels($1.key) }) {
+            out += "sluice_requests_total{\(Self.labels(k))} \(v)\n"
+        }
+        out += "# HELP sluice_request_duration_seconds Time from request head to response end.\n"
+        out += "# TYPE sluice_request_duration_seconds histogram\n"
+        for (k, h) in lat.sorted(by: { Self.labels($0.key) < Self.labels($1.key) }) {
+            let l = Self.labels(k)
+            for (i, b) in Self.bucketBounds.enumerated() {
+                out += "sluice_request_duration_seconds_bucket{\(l),le=\"\(b)\"} \(h.buckets[i])\n"
+            }
+            out += "sluice_request_duration_seconds_bucket{\(l),le=\"+Inf\"} \(h.count)\n"
+            out += "sluice_request_duration_seconds_sum{\(l)} \(h.sum)\n"
+            out += "sluice_request_duration_seconds_count{\(l)} \(h.count)\n"
+        }
+        out += "# HELP sluice_upstream_connections Open connections to upstream endpoints.\n# TYPE sluice_upstream_connections gauge\n"
+        out += "sluice_upstream_connections \(conns())\n"
+        out += "# HELP sluice_config_version Version of the configuration being served.\n# TYPE sluice_config_version gauge\n"
+        out += "sluice_config_version \(version)\n"
+        out += "# HELP sluice_config_reloads_total Configuration reloads.\n# TYPE sluice_config_reloads_total counter\n"
+        out += "sluice_config_reloads_total \(rl)\n"
+        out += "# HELP sluice_config_reload_errors_total Diagnostics (errors) seen while reloading.\n# TYPE sluice_config_reload_errors_total counter\n"
+        out += "sluice_config_reload_errors_total \(rle)\n"
+        return out
+    }
+
+    static func labels(_ k: Key) -> String {
+        "gateway=\"\(escape(k.gateway))\",listener=\"\(escape(k.listener))\",route=\"\(escape(k.route))\",backend=\"\(escape(k.backend))\",code=\"\(k.statusClass)\""
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
+
+/// Structured access log: one JSON object per request on standard output.
+public final class AccessLog: @unchecked Sendable {
+    private let lock = NIOLock()
+    private let handle: FileHandle
+
+    public init(handle: FileHandle = .standardOutput) { self.handle = handle }
+
+    public func write(_ r: RequestRecord) {
+        var fields: [(String, String)] = [
+            ("time", ISO8601DateFormatter().string(from: Date())),
+            ("method", r.method), ("host", r.host), ("path", r.path), ("status", String(r.status)),
+            ("duration_ms", String(format: "%.3f", r.durationSeconds * 1000)), ("gateway", r.gateway), ("listener", r.listener),
+            ("attempts", String(r.attempts)),
+        ]
+        if let route = r.route { fields.append(("route", "\(route.kind)/\(route.namespace)/\(route.name)#\(route.ruleIndex)")) }
+        if let b = r.backend { fields.append(("backend", b)) }
+        if let u = r.upstreamAddress { fields.append(("upstream", u)) }
+        if let e = r.error { fields.append(("error", e)) }
+        let line = "{" + fields.map { k, v in
+            (k == "status" || k == "duration_ms" || k == "attempts") ? "\"\(k)\":\(v)" : "\"\(k)\":\(Self.quote(v))"
+        }.joined(separator: ",") + "}\n"
+        lock.withLock { handle.write(Data(line.utf8)) }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
