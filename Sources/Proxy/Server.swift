@@ -74,6 +74,47 @@ final class HeaderReadTimeoutHandler: ChannelInboundHandler, RemovableChannelHan
     func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
 }
 
+/// Answers HTTP/1.1 parse errors before the request reaches the proxy: 431 when the request's header
+/// fields exceed the configured limits (RFC 6585 §5), 400 for anything else malformed (invalid
+/// header names, conflicting Content-Length/Transfer-Encoding, ...), then the connection closes.
+final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+    private var responseInFlight = false
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parse = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let status: HTTPResponseStatus = parse == .headerOverflow
+            ? .init(statusCode: 431, reasonPhrase: "Request Header Fields Too Large") : .badRequest
+        logger.notice("rejected malformed request", metadata: [
+            "status": "\(status.code)", "error": "\(parse)", "peer": "\(context.channel.remoteAddress?.description ?? "")",
+        ])
+        if !responseInFlight {
+            let headers = HTTPHeaders([("connection", "close"), ("content-length", "0")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: responseInFlight = true
+        case .end: responseInFlight = false
+        case .body: break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
 /// The result of binding one listener address.
 public struct BindOutcome: Sendable {
     public var address: BindAddress
@@ -141,15 +182,28 @@ public final class ProxyServer: @unchecked Sendable {
         let services = self.services
         let scheme = "http"
         let headerTimeout = services.config.headerReadTimeout
+        let logger = self.logger
+        let connections = self.connections
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
+                connections.add(channel)
                 let http1: (Channel) -> EventLoopFuture<Void> = { ch in
                     ch.eventLoop.makeCompletedFuture {
-                        try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try ch.pipeline.syncOperations.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
+                        var limits = NIOHTTPDecoderLimitConfiguration()
+                        limits.maxHeaderFieldSize = services.config.maxHeaderFieldBytes
+                        limits.maxHeaderListSize = services.config.maxHeaderListBytes
+                        limits.maxHeaderFieldCount = services.config.maxHeaderCount
+                        let sync = ch.pipeline.syncOperations
+                        try sync.addHandler(HTTPResponseEncoder())
+                        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes,
+                                                                                    informationalResponseStrategy: .drop,
+                                                                                    limitConfiguration: limits)))
+                        try sync.addHandler(HTTPServerPipelineHandler())
+                        try sync.addHandler(ProtocolErrorHandler(logger: logger))
+                        try sync.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
                         try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
                     }
                 }
@@ -167,12 +221,47 @@ public final class ProxyServer: @unchecked Sendable {
             .get()
     }
 
-    /// Stops accepting, then waits for open connections up to `deadline` before closing them.
+    /// Graceful drain: stop accepting, ask every connection to quiesce (an idle HTTP/1.1 connection
+    /// closes at once, one with a request in flight closes after its response; HTTP/2 sends GOAWAY),
+    /// wait for them up to `gracePeriod`, then close whatever is left.
     public func shutdown(gracePeriod: TimeAmount) async {
         let current = lock.withLock { channels }
         for (_, ch) in current { try? await ch.close() }
         lock.withLock { channels = [:] }
-        // In-flight requests finish on their child channels; give them the grace period.
-        try? await Task.sleep(nanoseconds: UInt64(max(0, gracePeriod.nanoseconds)))
+        connections.quiesceAll()
+        let deadline = NIODeadline.now() + gracePeriod
+        while connections.count > 0 && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        connections.closeAll()
+    }
+
+    /// Client connections currently open.
+    public var openConnections: Int { connections.count }
+
+    let connections = ConnectionSet()
+}
+
+/// The accepted connections, for graceful drain.
+final class ConnectionSet: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var channels: [ObjectIdentifier: Channel] = [:]
+
+    func add(_ ch: Channel) {
+        let id = ObjectIdentifier(ch)
+        lock.withLock { channels[id] = ch }
+        ch.closeFuture.whenComplete { [self] _ in lock.withLock { _ = channels.removeValue(forKey: id) } }
+    }
+
+    var count: Int { lock.withLock { channels.count } }
+
+    func quiesceAll() {
+        for ch in lock.withLock({ Array(channels.values) }) {
+            ch.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func closeAll() {
+        for ch in lock.withLock({ Array(channels.values) }) { ch.close(promise: nil) }
     }
 }

@@ -15,6 +15,10 @@ public struct ProxyConfig: Sendable {
     public var connectTimeout: TimeAmount = .seconds(5)
     public var upstreamIdleTimeout: TimeAmount = .seconds(60)
     public var maxIdleConnectionsPerEndpoint: Int = 64
+    /// Request header limits: a larger header field or header block is answered with 431.
+    public var maxHeaderFieldBytes: Int = 16 * 1024
+    public var maxHeaderListBytes: Int = 64 * 1024
+    public var maxHeaderCount: Int = 200
 
     public init() {}
 }

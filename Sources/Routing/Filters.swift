@@ -14,6 +14,14 @@ public enum Filters {
     /// `add: my-header: bar` → `my-header: foo,bar`.) "Remove the given header(s) from the HTTP
     /// request before the action." Header names are case-insensitive.
     public static func apply(_ m: HeaderModifierIR, to headers: inout HeaderList) {
+        // "If multiple entries specify equivalent header names, the first entry with an equivalent
+        // name MUST be considered for a match. Subsequent entries with an equivalent header name
+        // MUST be ignored."
+        func firstOfEachName(_ list: [HeaderIR]) -> [HeaderIR] {
+            var seen: Set<String> = []
+            return list.filter { seen.insert($0.name.lowercased()).inserted }
+        }
+        let m = HeaderModifierIR(set: firstOfEachName(m.set), add: firstOfEachName(m.add), remove: m.remove)
         for h in m.set {
             let lower = h.name.lowercased()
             headers.removeAll { $0.name.lowercased() == lower }
@@ -42,7 +50,9 @@ public enum Filters {
     public static func modifiedPath(_ path: String, _ m: PathModifierIR) -> String {
         switch m {
         case .replaceFullPath(let p): return p
-        case .replacePrefixMatch(let prefix, let replacement):
+        case .replacePrefixMatch(var prefix, let replacement):
+            // A trailing "/" on the matched prefix is not part of it ("/foo/" matches like "/foo").
+            while prefix.count > 1 && prefix.hasSuffix("/") { prefix.removeLast() }
             let rest: Substring
             if prefix == "/" || prefix.isEmpty {
                 rest = Substring(path)
@@ -132,8 +142,21 @@ public enum CORS {
         let methods = policy.allowMethods.contains("*") ? (policy.allowCredentials ? requestMethod : "*") : policy.allowMethods.joined(separator: ", ")
         if !methods.isEmpty { h.append(("access-control-allow-methods", methods)) }
         if !policy.allowHeaders.isEmpty {
-            let headers = policy.allowHeaders.contains("*") ? (policy.allowCredentials ? (requestHeaders ?? "*") : "*") : policy.allowHeaders.joined(separator: ", ")
-            h.append(("access-control-allow-headers", headers))
+            if policy.allowHeaders.contains("*") {
+                // With credentials the gateway "must not return `*`" but echo the request's headers;
+                // "If the Access-Control-Request-Headers header is not present in the request, the
+                // gateway must omit the Access-Control-Allow-Headers response header."
+                if !policy.allowCredentials {
+                    h.append(("access-control-allow-headers", "*"))
+                } else if let requested = requestHeaders {
+                    h.append(("access-control-allow-headers", requested))
+                }
+            } else {
+                h.append(("access-control-allow-headers", policy.allowHeaders.joined(separator: ", ")))
+            }
+        }
+        if !policy.exposeHeaders.isEmpty {
+            h.append(("access-control-expose-headers", policy.exposeHeaders.joined(separator: ", ")))
         }
         h.append(("access-control-max-age", String(policy.maxAge)))
         if allowed != "*" { h.append(("vary", "Origin")) }

@@ -60,7 +60,8 @@ final class Regex: @unchecked Sendable {
     init(_ pattern: String) {
         // Gateway API regular expressions are matched against the whole value (as Envoy and the
         // conformance suite's implementations do): anchor them.
-        re = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$")
+        // `\z`, not `$`: `$` would also match before a trailing newline.
+        re = try? NSRegularExpression(pattern: "^(?:" + pattern + ")\\z")
     }
     func matches(_ s: String) -> Bool {
         guard let re else { return false }
@@ -78,7 +79,10 @@ enum PathMatcher: Sendable {
     init(_ ir: PathMatchIR) {
         switch ir {
         case .exact(let v): self = .exact(v)
-        case .prefix(let v): self = .prefix(v)
+        case .prefix(var v):
+            // "/abc/" matches like "/abc" (the IR contract: a trailing "/" is ignored).
+            while v.count > 1 && v.hasSuffix("/") { v.removeLast() }
+            self = .prefix(v)
         case .regularExpression(let p): self = .regex(Regex(p))
         }
     }

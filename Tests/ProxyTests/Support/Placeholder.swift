@@ -1,0 +1,1 @@
+// Temporary; replaced by the end-to-end suite.
