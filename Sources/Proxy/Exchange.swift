@@ -37,6 +37,9 @@ final class Exchange: UpstreamResponseDelegate {
     private var requestTimer: Scheduled<Void>?
     private var attemptTimer: Scheduled<Void>?
     private var mirrorsFired = false
+    /// The upstream connection of a WebSocket handshake, between the 101 and joining the pipes.
+    private var upgradeLease: UpstreamLease?
+    private var upgradeSelf: Exchange?
 
     init(handler: ProxyHandler, context: ChannelHandlerContext, requestHead: HTTPRequestHead, facts: RequestFacts,
          route: CompiledHTTPRoute, record: RequestRecord, began: NIODeadline) {
@@ -112,6 +115,11 @@ final class Exchange: UpstreamResponseDelegate {
         }
         headers.removeAll { $0.name.lowercased() == "x-forwarded-proto" }
         headers.append(("x-forwarded-proto", handler.scheme))
+        // WebSocket: the Upgrade handshake is passed through (it is end to end for this purpose).
+        if Upgrade.isWebSocket(requestHead) {
+            headers.append(("connection", "upgrade"))
+            headers.append(("upgrade", requestHead.headers.first(name: "upgrade") ?? "websocket"))
+        }
         var h = HTTPHeaders()
         for (n, v) in headers { h.add(name: n, value: v) }
         // The client's framing is replaced by ours: a chunked request body is re-chunked by the encoder.
@@ -250,6 +258,26 @@ final class Exchange: UpstreamResponseDelegate {
             discardingResponseForRetry = true
             return
         }
+        if h.status == .switchingProtocols {
+            guard Upgrade.isWebSocket(requestHead), let l = lease else {
+                return attemptFailed(.upstreamReset("unexpected 101 Switching Protocols"), safeToRetry: false)
+            }
+            // Forward the handshake answer, then join the two connections byte for byte.
+            var headers = HopByHop.strip(h.headers)
+            headers.add(name: "connection", value: "upgrade")
+            headers.add(name: "upgrade", value: h.headers.first(name: "upgrade") ?? "websocket")
+            responseStatus = 101
+            state = .streamingResponse
+            lease = nil
+            upgradeLease = l
+            upgradeSelf = self  // the upstream handler holds its delegate weakly
+            attemptTimer?.cancel()
+            requestTimer?.cancel()
+            context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))), promise: nil)
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            // The pipes are joined when the upstream decoder has finished with the 101 (upstreamEnd).
+            return
+        }
         state = .streamingResponse
         responseStatus = Int(h.status.code)
         var headers: HeaderList = HopByHop.strip(h.headers).map { ($0.name, $0.value) }
@@ -277,6 +305,14 @@ final class Exchange: UpstreamResponseDelegate {
     }
 
     func upstreamEnd(_ trailers: HTTPHeaders?) {
+        if let u = upgradeLease {
+            upgradeLease = nil
+            let ctx = context
+            complete(status: 101)
+            Upgrade.glue(downstream: ctx, upstream: u.channel)
+            upgradeSelf = nil
+            return
+        }
         attemptTimer?.cancel()
         attemptTimer = nil
         if let l = lease {

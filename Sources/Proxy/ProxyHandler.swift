@@ -7,7 +7,7 @@ import Routing
 /// Handles HTTP requests arriving on one listener port (HTTP/1.1 connections, or one HTTP/2 stream
 /// translated to HTTP/1 parts): route → filters → backend → endpoint → upstream, and the response
 /// back. NIO's `HTTPServerPipelineHandler` hands it one request at a time per connection.
-final class ProxyHandler: ChannelInboundHandler {
+final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
