@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "ProxyTests", dependencies: ["Serve", "Proxy", "Routing", "IR", "Telemetry", "ControlPlane",
                                                        .product(name: "NIOCore", package: "swift-nio"),
                                                        .product(name: "NIOPosix", package: "swift-nio"),
-                                                       .product(name: "NIOHTTP1", package: "swift-nio")]),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                       .product(name: "NIOEmbedded", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

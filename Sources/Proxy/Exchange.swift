@@ -14,7 +14,7 @@ final class Exchange: UpstreamResponseDelegate {
     private let route: CompiledHTTPRoute
     private var record: RequestRecord
     private let began: NIODeadline
-    private var pool: UpstreamPool { handler.services.pool(for: context.eventLoop) }
+    private var pool: any UpstreamConnecting { handler.services.pool(for: context.eventLoop) }
 
     private enum State { case starting, connecting, awaitingResponse, streamingResponse, done }
     private var state = State.starting
@@ -411,11 +411,11 @@ final class Exchange: UpstreamResponseDelegate {
 
 /// Reads and drops a mirror's response, then returns the connection.
 final class MirrorSink: UpstreamResponseDelegate {
-    let pool: UpstreamPool
+    let pool: any UpstreamConnecting
     let lease: UpstreamLease
     /// Keeps the sink alive until the response ends (the upstream handler holds it weakly).
     var retain: MirrorSink?
-    init(pool: UpstreamPool, lease: UpstreamLease) {
+    init(pool: any UpstreamConnecting, lease: UpstreamLease) {
         self.pool = pool
         self.lease = lease
     }

@@ -52,13 +52,22 @@ public final class ProxyServices: @unchecked Sendable {
     let config: ProxyConfig
     let observer: ProxyObserver?
     /// One pool per event loop; a pool is only touched on its loop.
-    private let pools: NIOLockedValueBox<[ObjectIdentifier: UpstreamPool]>
+    private let pools: NIOLockedValueBox<[ObjectIdentifier: any UpstreamConnecting]>
 
-    public init(table: RoutingTable = .empty, config: ProxyConfig = ProxyConfig(), observer: ProxyObserver? = nil) {
+    public convenience init(table: RoutingTable = .empty, config: ProxyConfig = ProxyConfig(), observer: ProxyObserver? = nil) {
+        self.init(table: table, config: config, observer: observer) { loop, c in
+            UpstreamPool(eventLoop: loop, maxIdlePerEndpoint: c.maxIdleConnectionsPerEndpoint,
+                         idleTimeout: c.upstreamIdleTimeout, connectTimeout: c.connectTimeout)
+        }
+    }
+
+    init(table: RoutingTable, config: ProxyConfig, observer: ProxyObserver?,
+         connector: @escaping @Sendable (EventLoop, ProxyConfig) -> any UpstreamConnecting) {
         tableBox = NIOLockedValueBox(table)
         self.config = config
         self.observer = observer
         pools = NIOLockedValueBox([:])
+        makeConnector = connector
     }
 
     /// The table for a new request. Requests keep the table they started with.
@@ -67,12 +76,14 @@ public final class ProxyServices: @unchecked Sendable {
     /// Publishes a new table (atomic swap; in-flight requests are not disturbed).
     public func swap(_ t: RoutingTable) { tableBox.withLockedValue { $0 = t } }
 
-    func pool(for loop: EventLoop) -> UpstreamPool {
+    /// Makes the connection source of an event loop (tests inject fakes).
+    let makeConnector: @Sendable (EventLoop, ProxyConfig) -> any UpstreamConnecting
+
+    func pool(for loop: EventLoop) -> any UpstreamConnecting {
         pools.withLockedValue { p in
             let id = ObjectIdentifier(loop as AnyObject)
             if let existing = p[id] { return existing }
-            let new = UpstreamPool(eventLoop: loop, maxIdlePerEndpoint: config.maxIdleConnectionsPerEndpoint,
-                                   idleTimeout: config.upstreamIdleTimeout, connectTimeout: config.connectTimeout)
+            let new = makeConnector(loop, config)
             p[id] = new
             return new
         }

@@ -69,9 +69,19 @@ struct UpstreamKey: Hashable {
     var port: Int
 }
 
+/// Where the request state machine gets upstream connections from. The real one is
+/// `UpstreamPool`; tests substitute one that hands out `EmbeddedChannel`s.
+protocol UpstreamConnecting: AnyObject {
+    func acquire(_ endpoint: EndpointIR) -> EventLoopFuture<UpstreamLease>
+    func release(_ lease: UpstreamLease, reusable: Bool)
+    func discard(_ lease: UpstreamLease)
+    func outstandingRequests(_ e: EndpointIR) -> Int
+    var openConnections: Int { get }
+}
+
 /// Opens (or reuses) HTTP/1.1 connections to endpoints. One pool per event loop; every method is
 /// called on that loop.
-final class UpstreamPool {
+final class UpstreamPool: UpstreamConnecting {
     let eventLoop: EventLoop
     let maxIdlePerEndpoint: Int
     let idleTimeout: TimeAmount
