@@ -156,7 +156,7 @@ final class Exchange: UpstreamResponseDelegate {
         }
         guard let endpoint else { return fail(.noEndpoints("no endpoint")) }
         record.upstreamAddress = "\(endpoint.address):\(endpoint.port)"
-        pool.acquire(endpoint).whenComplete { [self] result in
+        pool.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenComplete { [self] result in
             switch result {
             case .success(let l):
                 guard state == .connecting else { pool.release(l, reusable: true); return }
@@ -395,7 +395,7 @@ final class Exchange: UpstreamResponseDelegate {
             let endpoint = d.endpoints[Int.random(in: 0..<d.endpoints.count, using: &handler.rng)]
             let parts = body
             let p = pool
-            p.acquire(endpoint).whenSuccess { lease in
+            p.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenSuccess { lease in
                 let sink = MirrorSink(pool: p, lease: lease)
                 lease.handler.delegate = sink
                 lease.channel.write(HTTPClientRequestPart.head(head), promise: nil)

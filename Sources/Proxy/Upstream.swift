@@ -1,6 +1,7 @@
 import IR
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 
 /// Receives one upstream response. Called on the upstream channel's event loop, which is always the
@@ -62,6 +63,8 @@ struct UpstreamLease {
     let channel: Channel
     let handler: UpstreamHandler
     let key: UpstreamKey
+    /// An HTTP/2 stream: one-shot, it closes by itself when the exchange ends.
+    var isStream = false
 }
 
 struct UpstreamKey: Hashable {
@@ -72,11 +75,23 @@ struct UpstreamKey: Hashable {
 /// Where the request state machine gets upstream connections from. The real one is
 /// `UpstreamPool`; tests substitute one that hands out `EmbeddedChannel`s.
 protocol UpstreamConnecting: AnyObject {
-    func acquire(_ endpoint: EndpointIR) -> EventLoopFuture<UpstreamLease>
+    /// A connection (HTTP/1.1) or a new stream on a shared connection (`h2c`: HTTP/2 with prior
+    /// knowledge, for backends whose `appProtocol` is `kubernetes.io/h2c`, GEP-1911).
+    func acquire(_ endpoint: EndpointIR, h2c: Bool) -> EventLoopFuture<UpstreamLease>
     func release(_ lease: UpstreamLease, reusable: Bool)
     func discard(_ lease: UpstreamLease)
     func outstandingRequests(_ e: EndpointIR) -> Int
     var openConnections: Int { get }
+}
+
+/// An HTTP/2 connection to an h2c backend and its stream multiplexer (used only on its event loop).
+final class H2Connection: @unchecked Sendable {
+    let channel: Channel
+    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    init(channel: Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
 }
 
 /// Opens (or reuses) HTTP/1.1 connections to endpoints. One pool per event loop; every method is
@@ -100,9 +115,13 @@ final class UpstreamPool: UpstreamConnecting {
 
     func outstandingRequests(_ e: EndpointIR) -> Int { outstanding[UpstreamKey(address: e.address, port: e.port)] ?? 0 }
 
-    func acquire(_ endpoint: EndpointIR) -> EventLoopFuture<UpstreamLease> {
+    /// One HTTP/2 connection per h2c endpoint, shared by concurrent streams.
+    private var h2Connections: [UpstreamKey: EventLoopFuture<H2Connection>] = [:]
+
+    func acquire(_ endpoint: EndpointIR, h2c: Bool) -> EventLoopFuture<UpstreamLease> {
         let key = UpstreamKey(address: endpoint.address, port: endpoint.port)
         outstanding[key, default: 0] += 1
+        if h2c { return acquireStream(endpoint, key: key) }
         while var list = idle[key], let (lease, timer) = list.popLast() {
             idle[key] = list
             timer.cancel()
@@ -137,10 +156,62 @@ final class UpstreamPool: UpstreamConnecting {
             }
     }
 
+    private func acquireStream(_ endpoint: EndpointIR, key: UpstreamKey) -> EventLoopFuture<UpstreamLease> {
+        let connection: EventLoopFuture<H2Connection>
+        if let existing = h2Connections[key] {
+            connection = existing
+        } else {
+            let loop = eventLoop
+            connection = ClientBootstrap(group: eventLoop)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: endpoint.address, port: endpoint.port)
+                .flatMapError { error in
+                    loop.makeFailedFuture(ProxyError.connectFailed("connect \(endpoint.address):\(endpoint.port) (h2c): \(error)"))
+                }
+                .flatMap { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let mux = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+                        ) { pushed in pushed.close() }  // servers may not push to us
+                        return H2Connection(channel: channel, multiplexer: mux)
+                    }
+                }
+            h2Connections[key] = connection
+            connection.whenComplete { [self] result in
+                switch result {
+                case .success(let c):
+                    open[key, default: 0] += 1
+                    c.channel.closeFuture.whenComplete { [self] _ in
+                        open[key, default: 1] -= 1
+                        h2Connections[key] = nil
+                    }
+                case .failure:
+                    h2Connections[key] = nil
+                }
+            }
+        }
+        return connection.flatMap { [self] c in
+            let handler = UpstreamHandler()
+            let promise = eventLoop.makePromise(of: Channel.self)
+            c.multiplexer.createStreamChannel(promise: promise) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                    try stream.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            return promise.futureResult.map { UpstreamLease(channel: $0, handler: handler, key: key, isStream: true) }
+        }.flatMapErrorThrowing { [self] error in
+            outstanding[key, default: 1] -= 1
+            throw error
+        }
+    }
+
     /// Returns a connection after its response ended; it is kept when both sides allow keep-alive.
     func release(_ lease: UpstreamLease, reusable: Bool) {
         outstanding[lease.key, default: 1] -= 1
         lease.handler.delegate = nil
+        if lease.isStream { return }  // the stream closed itself with the response's END_STREAM
         guard reusable, lease.channel.isActive, (idle[lease.key]?.count ?? 0) < maxIdlePerEndpoint else {
             lease.channel.close(promise: nil)
             return

@@ -19,7 +19,7 @@ import Testing
         var discarded = 0
         init(loop: EmbeddedEventLoop) { self.loop = loop }
 
-        func acquire(_ endpoint: EndpointIR) -> EventLoopFuture<UpstreamLease> {
+        func acquire(_ endpoint: EndpointIR, h2c: Bool) -> EventLoopFuture<UpstreamLease> {
             if failNextConnects > 0 {
                 failNextConnects -= 1
                 return loop.makeFailedFuture(ProxyError.connectFailed("refused"))
