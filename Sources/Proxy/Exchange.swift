@@ -36,6 +36,8 @@ final class Exchange: UpstreamResponseDelegate {
     private var responseStatus = 0
     private var requestTimer: Scheduled<Void>?
     private var attemptTimer: Scheduled<Void>?
+    /// Time to the response head when the route sets no backendRequest timeout.
+    private var headTimer: Scheduled<Void>?
     private var mirrorsFired = false
     /// The upstream connection of a WebSocket handshake, between the 101 and joining the pipes.
     private var upgradeLease: UpstreamLease?
@@ -176,6 +178,11 @@ final class Exchange: UpstreamResponseDelegate {
             attemptTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
                 timedOut(ProxyError.timeout("backendRequest timeout (\(t)s) expired"))
             }
+        } else {
+            let limit = handler.services.config.defaultResponseHeadTimeout
+            headTimer = context.eventLoop.scheduleTask(in: limit) { [self] in
+                timedOut(ProxyError.timeout("the upstream sent no response within \(limit.nanoseconds / 1_000_000_000)s"))
+            }
         }
         l.channel.write(HTTPClientRequestPart.head(upstreamHead!), promise: nil)
         for b in body { l.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
@@ -189,6 +196,8 @@ final class Exchange: UpstreamResponseDelegate {
     private func attemptFailed(_ error: ProxyError, safeToRetry: Bool) {
         attemptTimer?.cancel()
         attemptTimer = nil
+        headTimer?.cancel()
+        headTimer = nil
         if let l = lease { pool.discard(l); lease = nil }
         guard state != .done else { return }
         if state == .streamingResponse {
@@ -254,6 +263,8 @@ final class Exchange: UpstreamResponseDelegate {
 
     func upstreamHead(_ h: HTTPResponseHead) {
         guard state == .awaitingResponse else { return }
+        headTimer?.cancel()
+        headTimer = nil
         if let retry = route.ir.retry, retry.codes.contains(Int(h.status.code)), attempts < maxAttempts, replayable, bodyComplete {
             discardingResponseForRetry = true
             return
@@ -344,6 +355,7 @@ final class Exchange: UpstreamResponseDelegate {
     func downstreamClosed() {
         requestTimer?.cancel()
         attemptTimer?.cancel()
+        headTimer?.cancel()
         if let l = lease { pool.discard(l); lease = nil }
         if state != .done {
             state = .done
@@ -377,6 +389,7 @@ final class Exchange: UpstreamResponseDelegate {
         state = .done
         requestTimer?.cancel()
         attemptTimer?.cancel()
+        headTimer?.cancel()
         handler.finish(record: record, status: status, began: began)
         handler.exchangeDone(self)
     }

@@ -13,6 +13,9 @@ public struct ProxyConfig: Sendable {
     /// How long a connection may take to send its request head (slowloris protection).
     public var headerReadTimeout: TimeAmount = .seconds(15)
     public var connectTimeout: TimeAmount = .seconds(5)
+    /// When a route sets no `backendRequest` timeout: how long an upstream may take to start its
+    /// response before the client gets 504 (an upstream that hangs never holds a request forever).
+    public var defaultResponseHeadTimeout: TimeAmount = .seconds(60)
     public var upstreamIdleTimeout: TimeAmount = .seconds(60)
     public var maxIdleConnectionsPerEndpoint: Int = 64
     /// Request header limits: a larger header field or header block is answered with 431.

@@ -239,6 +239,33 @@ import Testing
         #expect(try h.response()?.status == .notFound)
     }
 
+    @Test("an upstream that never answers (no route timeout) gets 504 after the default response-head timeout")
+    func hangingUpstream() throws {
+        var config = ProxyConfig()
+        config.defaultResponseHeadTimeout = .seconds(30)
+        let h = Harness(route: Self.route(backends: [Self.service("web")]), config: config)
+        try h.send("/")
+        h.loop.advanceTime(by: .seconds(29))
+        #expect(try h.response() == nil)
+        h.loop.advanceTime(by: .seconds(2))
+        #expect(try h.response()?.status == .gatewayTimeout)
+    }
+
+    @Test("an upstream closing mid-response truncates the client's response and closes its connection")
+    func resetMidResponse() throws {
+        let h = Harness(route: Self.route(backends: [Self.service("web")]))
+        try h.send("/")
+        let ch = h.upstreams.connections[0].channel
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: "100")
+        try ch.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
+        try ch.writeInbound(HTTPClientResponsePart.body(ByteBuffer(string: "partial")))
+        ch.pipeline.fireChannelInactive()
+        #expect(try h.response() == nil, "no end: the response is cut")
+        #expect(!h.downstream.isActive)
+        #expect(h.recorder.records.last?.error?.contains("upstream") == true)
+    }
+
     @Test("an upstream reset before the response head is 502")
     func resetIs502() throws {
         let h = Harness(route: Self.route(backends: [Self.service("web")]))
