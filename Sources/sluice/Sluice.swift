@@ -108,8 +108,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("load-balancing"), help: "Endpoint choice: least-request (power of two choices, default) or round-robin.")
+    var loadBalancing = "least-request"
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+        guard ["least-request", "round-robin"].contains(loadBalancing) else {
+            throw ValidationError("--load-balancing must be least-request or round-robin")
+        }
         guard admin.split(separator: ":").count == 2, Int(admin.split(separator: ":")[1]) != nil else {
             throw ValidationError("--admin-address must be host:port")
         }
@@ -129,6 +135,7 @@ struct Serve: AsyncParsableCommand {
         options.accessLog = !noAccessLog
         if let n = eventLoops { options.eventLoops = n }
         options.gracePeriod = .seconds(Int64(gracePeriod))
+        options.proxy.loadBalancing = loadBalancing == "round-robin" ? .roundRobin : .leastRequest
         let runtime = ServeRuntime(options: options, logger: logger)
         let outcomes = try await runtime.start()
         for o in outcomes where o.error != nil { logger.error("\(o.error!)") }
