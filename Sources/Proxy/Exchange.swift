@@ -39,6 +39,8 @@ final class Exchange: UpstreamResponseDelegate {
     /// Time to the response head when the route sets no backendRequest timeout.
     private var headTimer: Scheduled<Void>?
     private var mirrorsFired = false
+    /// An HTTP/1.0 client's response without a length is delimited by closing the connection.
+    private var closeAfterResponse = false
     /// The upstream connection of a WebSocket handshake, between the 101 and joining the pipes.
     private var upgradeLease: UpstreamLease?
     private var upgradeSelf: Exchange?
@@ -78,6 +80,11 @@ final class Exchange: UpstreamResponseDelegate {
         }
         upstreamHead = buildUpstreamHead(backend: backend)
         attempt()
+    }
+
+    /// Responses that never carry a body (RFC 9110 §6.4.1).
+    static func hasNoBody(status: HTTPResponseStatus, method: HTTPMethod) -> Bool {
+        method == .HEAD || status.code / 100 == 1 || status == .noContent || status == .notModified
     }
 
     static func describe(_ b: BackendIR) -> String {
@@ -176,12 +183,12 @@ final class Exchange: UpstreamResponseDelegate {
         state = .awaitingResponse
         if let t = route.ir.timeouts?.backendRequest, t > 0 {
             attemptTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
-                timedOut(ProxyError.timeout("backendRequest timeout (\(t)s) expired"))
+                timedOut(ProxyError.timeout("backendRequest timeout (\(t)s) expired"), perAttempt: true)
             }
         } else {
             let limit = handler.services.config.defaultResponseHeadTimeout
             headTimer = context.eventLoop.scheduleTask(in: limit) { [self] in
-                timedOut(ProxyError.timeout("the upstream sent no response within \(limit.nanoseconds / 1_000_000_000)s"))
+                timedOut(ProxyError.timeout("the upstream sent no response within \(limit.nanoseconds / 1_000_000_000)s"), perAttempt: true)
             }
         }
         l.channel.write(HTTPClientRequestPart.head(upstreamHead!), promise: nil)
@@ -301,10 +308,16 @@ final class Exchange: UpstreamResponseDelegate {
         }
         var out = HTTPHeaders()
         for (n, v) in headers { out.add(name: n, value: v) }
-        if h.headers.contains(name: "transfer-encoding") && !out.contains(name: "content-length") {
+        let delimited = out.contains(name: "content-length") || Self.hasNoBody(status: h.status, method: requestHead.method)
+        if requestHead.version == .http1_0 {
+            // RFC 9112 §6.1: "A server MUST NOT send a response containing Transfer-Encoding unless
+            // the corresponding request indicates HTTP/1.1": without a length, the body ends with
+            // the connection.
+            if !delimited { closeAfterResponse = true }
+        } else if h.headers.contains(name: "transfer-encoding") && !out.contains(name: "content-length") {
             out.add(name: "transfer-encoding", value: "chunked")
         }
-        if !requestHead.isKeepAlive { out.replaceOrAdd(name: "connection", value: "close") }
+        if !requestHead.isKeepAlive || closeAfterResponse { out.replaceOrAdd(name: "connection", value: "close") }
         let head = HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
     }
@@ -337,8 +350,13 @@ final class Exchange: UpstreamResponseDelegate {
         guard state == .streamingResponse else { return }
         // Complete first: on HTTP/2 writing the end closes the stream at once.
         let ctx = context
+        let close = closeAfterResponse || !requestHead.isKeepAlive
         complete(status: responseStatus)
-        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
+        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
+            // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
+            // closure of the connection after it sends the final response".
+            if close { ctx.close(promise: nil) }
+        }
     }
 
     func upstreamFailed(_ error: ProxyError) {
@@ -347,9 +365,22 @@ final class Exchange: UpstreamResponseDelegate {
         attemptFailed(error, safeToRetry: state == .awaitingResponse && sentParts >= 0)
     }
 
-    private func timedOut(_ error: ProxyError) {
+    /// A per-attempt timer (backendRequest, or the default response-head limit) may be retried —
+    /// GEP-1731: a request is "retried approximately 100 milliseconds after timing out or receiving
+    /// a response code configured to be retriable" — while the whole-request timer is final.
+    private func timedOut(_ error: ProxyError, perAttempt: Bool = false) {
         guard state != .done else { return }
-        attemptFailed(error, safeToRetry: false)
+        if !perAttempt {
+            // The request timeout ends every retry too: answer now, whatever is in flight.
+            if let l = lease { pool.discard(l); lease = nil }
+            if state == .streamingResponse {
+                record.error = error.detail
+                context.close(promise: nil)
+                return complete(status: responseStatus)
+            }
+            return fail(error)
+        }
+        attemptFailed(error, safeToRetry: state == .awaitingResponse)
     }
 
     func downstreamClosed() {
@@ -380,8 +411,11 @@ final class Exchange: UpstreamResponseDelegate {
         // The client may still be sending a body: keep reading it (and dropping it).
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         let ctx = context
+        let close = !requestHead.isKeepAlive
         complete(status: Int(error.status.code))
-        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            if close { ctx.close(promise: nil) }
+        }
     }
 
     private func complete(status: Int) {

@@ -60,6 +60,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func start(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let began = NIODeadline.now()
         let table = services.table
+        var head = head
+        // RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests"; its authority
+        // replaces the Host header and the request continues in origin-form.
+        if let (authority, originForm) = Self.splitAbsoluteForm(head.uri) {
+            head.uri = originForm
+            head.headers.replaceOrAdd(name: "host", value: authority)
+        }
         let hostHeader = head.headers.first(name: "host") ?? ""
         let host = Self.hostWithoutPort(hostHeader).lowercased()
         let facts = RequestFacts(method: head.method.rawValue, target: head.uri,
@@ -110,6 +117,19 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         ex.begin()
     }
 
+    /// `http://authority/path?q` → (authority, "/path?q").
+    static func splitAbsoluteForm(_ uri: String) -> (String, String)? {
+        for scheme in ["http://", "https://"] where uri.lowercased().hasPrefix(scheme) {
+            let rest = uri.dropFirst(scheme.count)
+            let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = String(rest[..<slash])
+            var path = String(rest[slash...])
+            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+            return (authority, path)
+        }
+        return nil
+    }
+
     static func hostWithoutPort(_ h: String) -> String {
         if h.hasPrefix("[") { return String(h.prefix { $0 != "]" }.dropFirst()) }
         if let c = h.lastIndex(of: ":"), h.firstIndex(of: ":") == c { return String(h[..<c]) }
@@ -137,7 +157,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let close = !head.isKeepAlive
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            // RFC 9112 §9.6: close after the final response when the client asked for it.
+            if close { context.close(promise: nil) }
+        }
         finish(record: record, status: Int(status.code), began: began)
     }
 

@@ -7,7 +7,10 @@ import NIOPosix
 struct TestResponse: Sendable {
     var status: Int
     var headers: HTTPHeaders
+    /// The body (only its first `ResponseCollector.keepBytes` bytes are kept).
     var body: ByteBuffer
+    /// Body bytes received in all.
+    var bodyCount: Int
 
     var text: String { String(buffer: body) }
     /// The echo server's JSON, when the response came from one.
@@ -32,20 +35,25 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
 
     var pending = CircularBuffer<EventLoopPromise<TestResponse>>()
     var closed = false
+    /// Bodies are kept up to this size and only counted beyond it (large downloads stay small here).
+    static let keepBytes = 4 * 1024 * 1024
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
+    private var bodyCount = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
             body = context.channel.allocator.buffer(capacity: 0)
+            bodyCount = 0
         case .body(var b):
-            body.writeBuffer(&b)
+            bodyCount += b.readableBytes
+            if body.readableBytes + b.readableBytes <= Self.keepBytes { body.writeBuffer(&b) }
         case .end:
             guard let h = head else { return }
             head = nil
-            let r = TestResponse(status: Int(h.status.code), headers: h.headers, body: body)
+            let r = TestResponse(status: Int(h.status.code), headers: h.headers, body: body, bodyCount: bodyCount)
             if let p = pending.popFirst() { p.succeed(r) }
         }
     }
@@ -96,7 +104,7 @@ final class TestHTTPConnection: Sendable {
     var isActive: Bool { channel.isActive }
 
     static func head(_ method: HTTPMethod, _ uri: String, host: String?, headers: [(String, String)],
-                     contentLength: Int?, chunked: Bool = false) -> HTTPRequestHead {
+                     contentLength: Int?, chunked: Bool = false, version: HTTPVersion = .http1_1) -> HTTPRequestHead {
         var h = HTTPHeaders()
         if let host { h.add(name: "host", value: host) }
         for (n, v) in headers { h.add(name: n, value: v) }
@@ -105,7 +113,7 @@ final class TestHTTPConnection: Sendable {
         } else if let contentLength {
             h.replaceOrAdd(name: "content-length", value: String(contentLength))
         }
-        return HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: h)
+        return HTTPRequestHead(version: version, method: method, uri: uri, headers: h)
     }
 
     /// Registers the response promise and writes the request head (and a small body) on the loop.
@@ -140,10 +148,19 @@ final class TestHTTPConnection: Sendable {
 
     /// Sends one request and waits for its whole response.
     func send(_ method: HTTPMethod = .GET, _ uri: String, host: String? = "example.com", headers: [(String, String)] = [],
-              body: ByteBuffer? = nil, timeout: TimeAmount = .seconds(10)) async throws -> TestResponse {
+              body: ByteBuffer? = nil, version: HTTPVersion = .http1_1, timeout: TimeAmount = .seconds(10)) async throws -> TestResponse {
         let needsLength = body != nil || method == .POST || method == .PUT || method == .PATCH
-        let head = Self.head(method, uri, host: host, headers: headers, contentLength: needsLength ? (body?.readableBytes ?? 0) : nil)
+        let head = Self.head(method, uri, host: host, headers: headers, contentLength: needsLength ? (body?.readableBytes ?? 0) : nil,
+                             version: version)
         return try await awaitResponse(start(head, body: body, end: true), timeout: timeout)
+    }
+
+    /// Sends GET requests back to back (pipelined, in this order) and waits for all responses.
+    func pipeline(_ uris: [String], host: String = "example.com", timeout: TimeAmount = .seconds(10)) async throws -> [TestResponse] {
+        let futures = uris.map { start(Self.head(.GET, $0, host: host, headers: [], contentLength: nil), body: nil, end: true) }
+        var out: [TestResponse] = []
+        for f in futures { out.append(try await awaitResponse(f, timeout: timeout)) }
+        return out
     }
 
     /// Streams `totalBytes` of body in `chunkSize` pieces, each write awaited (so the client holds

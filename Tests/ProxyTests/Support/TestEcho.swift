@@ -46,6 +46,7 @@ final class EchoShared: Sendable {
         var requests: [EchoReply] = []
         var failures: [String: Int] = [:]
         var connections = 0
+        var closedConnections = 0
         var heads = 0
     }
     let state = Locked(State())
@@ -58,8 +59,14 @@ final class EchoShared: Sendable {
 /// change the answer:
 /// - `status=503` — the response status;
 /// - `delay_ms=300` — answer after that long;
-/// - `fail_times=2&key=abc` — answer 503 until two failures were recorded for key `abc`
-///   (the key defaults to the path);
+/// - `fail_times=2&key=abc` — the first two requests of key `abc` fail (the key defaults to the
+///   path): with `fail_status` (default 503), after `fail_delay_ms` if given, or — with
+///   `fail_mode=reset` — by closing the connection without any response (as the conformance
+///   echo's `/retry` simulator does);
+/// - `abort=1` — close the connection without answering;
+/// - `close_after=1` — answer (keep-alive, no `Connection: close`) and then close the connection,
+///   as a server whose idle timeout expires does;
+/// - `response_bytes=N` — a chunked response body of N bytes, streamed;
 /// - header `X-Echo-Set-Header: name:value,name2:value2` — add those response headers.
 /// The request body is counted as it streams in and never kept.
 final class EchoServer: Sendable {
@@ -112,6 +119,7 @@ final class EchoServer: Sendable {
     /// Request heads seen (counted as soon as the head arrives, before the body).
     var headCount: Int { shared.state.withLock { $0.heads } }
     var connectionCount: Int { shared.state.withLock { $0.connections } }
+    var closedConnectionCount: Int { shared.state.withLock { $0.closedConnections } }
     func requests(pathPrefix: String) -> [EchoReply] { requests.filter { $0.path.hasPrefix(pathPrefix) } }
 
     /// Polls (every 5 ms) until `condition` holds or `timeout` passes; returns whether it held.
@@ -180,6 +188,8 @@ final class EchoHandler: ChannelInboundHandler {
                               host: h.headers.first(name: "host") ?? "", headers: headers, bodyBytes: bodyBytes,
                               connection: connectionID, failuresBefore: nil)
         var status = params["status"].flatMap(Int.init) ?? 200
+        var delay = params["delay_ms"].flatMap(Int64.init) ?? 0
+        var reset = params["abort"] == "1"
         if let times = params["fail_times"].flatMap(Int.init) {
             let key = params["key"] ?? reply.pathOnly
             let before = shared.state.withLock { s -> Int in
@@ -188,9 +198,35 @@ final class EchoHandler: ChannelInboundHandler {
                 return n
             }
             reply.failuresBefore = before
-            if before < times { status = 503 }
+            if before < times {
+                status = params["fail_status"].flatMap(Int.init) ?? 503
+                delay = params["fail_delay_ms"].flatMap(Int64.init) ?? 0
+                if params["fail_mode"] == "reset" { reset = true }
+            }
         }
         shared.state.withLock { $0.requests.append(reply) }
+        if reset {
+            let ch = context.channel
+            let abort: @Sendable () -> Void = {
+                // SO_LINGER 0: the peer sees a reset, not an orderly close.
+                if let p = ch as? SocketOptionProvider {
+                    p.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in ch.close(promise: nil) }
+                } else {
+                    ch.close(promise: nil)
+                }
+            }
+            if delay > 0 {
+                context.eventLoop.scheduleTask(in: .milliseconds(delay)) { abort() }
+            } else {
+                abort()
+            }
+            return
+        }
+        if let total = params["response_bytes"].flatMap(Int.init) {
+            streamResponse(context: context, request: h, total: total)
+            return
+        }
+        let closeAfter = params["close_after"] == "1"
 
         let body = (try? JSONEncoder().encode(reply)) ?? Data("{}".utf8)
         var rh = HTTPHeaders()
@@ -215,9 +251,9 @@ final class EchoHandler: ChannelInboundHandler {
             ctx.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
             let done = ctx.eventLoop.makePromise(of: Void.self)
             ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: done)
-            if !keepAlive { done.futureResult.whenComplete { _ in channel.close(promise: nil) } }
+            if !keepAlive || closeAfter { done.futureResult.whenComplete { _ in channel.close(promise: nil) } }
         }
-        if let delay = params["delay_ms"].flatMap(Int64.init), delay > 0 {
+        if delay > 0 {
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {
                 guard channel.isActive else { return }
                 write(context)
@@ -225,6 +261,32 @@ final class EchoHandler: ChannelInboundHandler {
         } else {
             write(context)
         }
+    }
+
+    /// `response_bytes=N`: a chunked response of N bytes, each 256 KiB piece written when the
+    /// previous one reached the socket (the echo never holds more than one piece).
+    private func streamResponse(context: ChannelHandlerContext, request h: HTTPRequestHead, total: Int) {
+        var rh = HTTPHeaders()
+        rh.add(name: "content-type", value: "application/octet-stream")
+        rh.add(name: "transfer-encoding", value: "chunked")
+        rh.add(name: "x-echo-server", value: shared.name)
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: h.version, status: .ok, headers: rh))), promise: nil)
+        let piece = context.channel.allocator.buffer(repeating: UInt8(ascii: "z"), count: 256 * 1024)
+        func writeMore(_ remaining: Int) {
+            if remaining == 0 {
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+                return
+            }
+            let n = min(remaining, piece.readableBytes)
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(piece.getSlice(at: piece.readerIndex, length: n)!))))
+                .assumeIsolated().whenSuccess { writeMore(remaining - n) }
+        }
+        writeMore(total)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        shared.state.withLock { $0.closedConnections += 1 }
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
