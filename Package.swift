@@ -56,8 +56,9 @@ let package = Package(
         // Glue used by the commands: load → validate → translate → render.
         .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane", "Serve",
+            "ControlPlane", "Serve", "Echo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayAPITests", dependencies: ["GatewayAPI"]),
@@ -70,6 +71,19 @@ let package = Package(
                                                        .product(name: "NIOPosix", package: "swift-nio"),
                                                        .product(name: "NIOHTTP1", package: "swift-nio"),
                                                        .product(name: "NIOEmbedded", package: "swift-nio")]),
+        // The conformance echo backend (`sluice echo`, local workloads): ../shared/conformance/ECHO.md.
+        .target(name: "Echo", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ]),
+        .testTarget(name: "EchoTests", dependencies: ["Echo",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

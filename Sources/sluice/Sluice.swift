@@ -1,6 +1,8 @@
 import ArgumentParser
 import ControlPlane
+import Echo
 import Foundation
+import NIOPosix
 import Logging
 import Serve
 import Translator
@@ -11,7 +13,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A Kubernetes Gateway API (+ GAMMA mesh) implementation.",
-        subcommands: [Check.self, Serve.self])
+        subcommands: [Check.self, Serve.self, EchoCommand.self])
 
     /// Like `ParsableCommand.main()`, but usage errors exit with status 2 (the contract
     /// for `sluice check`), not ArgumentParser's 64.
@@ -189,5 +191,45 @@ final class SignalWaiter: @unchecked Sendable {
             }
         }
         withExtendedLifetime(sources) {}
+    }
+}
+
+/// `sluice echo`: the conformance-compatible echo backend (../shared/conformance/ECHO.md), standalone.
+struct EchoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo",
+        abstract: "Run the conformance echo backend (HTTP/1.1 and h2c; JSON echo, X-Echo-Set-Header, /status, /retry, ?delay, WebSocket on /ws).")
+
+    @Option(name: .customLong("listen"), help: "host:port to listen on (repeat the flag for more ports on the same host).")
+    var listen: [String] = ["127.0.0.1:3000"]
+
+    @Option(name: .customLong("pod"), help: "Pod name reported in responses and logs.")
+    var pod = "echo"
+
+    @Option(name: .customLong("namespace"), help: "Namespace reported in responses.")
+    var namespace = "default"
+
+    @Option(name: .customLong("flavor"), help: "basic (echo-basic JSON) or advanced (Istio echo text format, as the mesh tests use).")
+    var flavor = "basic"
+
+    func validate() throws {
+        guard ["basic", "advanced"].contains(flavor) else { throw ValidationError("--flavor must be basic or advanced") }
+        let hosts = Set(listen.map { $0.split(separator: ":").first.map(String.init) ?? "" })
+        guard hosts.count == 1, listen.allSatisfy({ $0.split(separator: ":").count == 2 && Int($0.split(separator: ":")[1]) != nil }) else {
+            throw ValidationError("--listen takes host:port, all on one host")
+        }
+    }
+
+    func run() async throws {
+        let host = String(listen[0].split(separator: ":")[0])
+        let ports = listen.map { Int($0.split(separator: ":")[1])! }
+        let config = EchoConfig(flavor: flavor == "advanced" ? .advanced : .basic, host: host, ports: ports,
+                                podName: pod, namespace: namespace)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = try await EchoServer.start(config, group: group)
+        FileHandle.standardError.write(Data("echo listening on \(host) ports \(server.boundPorts)\n".utf8))
+        await waitForTerminationSignal()
+        await server.stop()
+        try await group.shutdownGracefully()
     }
 }
