@@ -21,15 +21,20 @@ public struct CheckReport: Sendable {
     }
 
     /// Translates already-loaded objects (a provider's snapshot); `diagnostics` are its load diagnostics.
-    public static func run(objects: [LoadedObject], diagnostics: [Diagnostic], config: TranslatorConfig = TranslatorConfig()) -> CheckReport {
+    /// `augment` may add to the decoded snapshot before translation — e.g. the EndpointSlices that
+    /// local workloads synthesise on the embedded default.
+    public static func run(objects: [LoadedObject], diagnostics: [Diagnostic], config: TranslatorConfig = TranslatorConfig(),
+                           augment: ((inout ResourceSnapshot) -> [Diagnostic])? = nil) -> CheckReport {
         var loaded = LoadResult()
         loaded.objects = objects
         loaded.diagnostics = diagnostics
-        return make(loaded, config: config)
+        return make(loaded, config: config, augment: augment)
     }
 
-    static func make(_ loaded: LoadResult, config: TranslatorConfig) -> CheckReport {
-        let (snapshot, decodeDiags) = ResourceSnapshot.build(from: loaded.objects)
+    static func make(_ loaded: LoadResult, config: TranslatorConfig,
+                     augment: ((inout ResourceSnapshot) -> [Diagnostic])? = nil) -> CheckReport {
+        var (snapshot, decodeDiags) = ResourceSnapshot.build(from: loaded.objects)
+        if let augment { decodeDiags += augment(&snapshot) }
         let result = translate(snapshot, config: config)
         return CheckReport(objects: loaded.objects, result: result,
                            diagnostics: loaded.diagnostics + decodeDiags + result.diagnostics)
