@@ -45,9 +45,18 @@ let package = Package(
         ]),
         // `sluice serve`: file provider → translator → routing table swap → proxy, plus admin.
         .target(name: "Serve", dependencies: [
-            "ControlPlane", "Proxy", "Telemetry", "Routing", "Translator", "GatewayAPI", "IR",
+            "ControlPlane", "Proxy", "Telemetry", "Routing", "Translator", "GatewayAPI", "IR", "Echo",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // `sluice conformance`: the Gateway API conformance corpus run on one machine.
+        .target(name: "Conformance", dependencies: [
+            "ControlPlane", "Serve", "Proxy", "Routing", "Translator", "GatewayAPI", "IR",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -56,7 +65,7 @@ let package = Package(
         // Glue used by the commands: load → validate → translate → render.
         .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane", "Serve", "Echo",
+            "ControlPlane", "Serve", "Echo", "Conformance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -66,6 +75,8 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Translator", "GatewayAPI"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "IR"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Translator",
+                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ProxyTests", dependencies: ["Serve", "Proxy", "Routing", "IR", "Telemetry", "ControlPlane",
                                                        .product(name: "NIOCore", package: "swift-nio"),
                                                        .product(name: "NIOPosix", package: "swift-nio"),
@@ -84,6 +95,8 @@ let package = Package(
         .testTarget(name: "EchoTests", dependencies: ["Echo",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "Echo", "GatewayAPI", "ControlPlane",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

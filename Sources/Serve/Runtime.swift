@@ -37,6 +37,8 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     public let services: ProxyServices
     let server: ProxyServer
     let provider: FileProvider
+    /// Echo Deployments run in-process; their Services' EndpointSlices are synthesised (DESIGN.md §3).
+    public let workloads: LocalWorkloads
     private let lock = NIOLock()
     private var report: CheckReport?
     private var providerDiagnostics: [Diagnostic] = []
@@ -52,6 +54,9 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         services = ProxyServices(config: options.proxy, observer: metrics)
         server = ProxyServer(group: group, services: services, logger: logger)
         provider = FileProvider(paths: options.paths)
+        workloads = LocalWorkloads(group: group, log: { [logger] pod, line in
+            logger.debug("\(line)", metadata: ["pod": "\(pod)"])
+        })
         let s = services
         metrics.setUpstreamConnectionGauge { s.upstreamConnectionCount }
     }
@@ -78,7 +83,14 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     /// Translates a provider snapshot and publishes it.
     @discardableResult
     func apply(_ snap: ProviderSnapshot) async -> [BindOutcome] {
-        let report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: options.translator)
+        // Local workloads first: echo Deployments start/stop to match, so that the EndpointSlices
+        // synthesised for Services without slices of their own list listening pods.
+        let workloadDiagnostics = await workloads.reconcile(snap.resources().0)
+        let report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: options.translator,
+                                     augment: { [workloads] snapshot in
+                                         workloads.addEndpointSlices(to: &snapshot)
+                                         return workloadDiagnostics
+                                     })
         let table = RoutingTable(ir: report.result.ir, version: snap.version)
         services.swap(table)
         let outcomes = await server.reconcile(with: table)
@@ -105,6 +117,7 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         watchTask?.cancel()
         await server.shutdown(gracePeriod: options.gracePeriod)
         await admin?.stop()
+        await workloads.stopAll()
         try? await group.shutdownGracefully()
     }
 

@@ -41,6 +41,19 @@ public struct TranslatorConfig: Sendable {
 /// translator implements the control-plane half of many features, but claiming them would be a lie.
 public enum SupportedFeatures {
     public static let claimed: [String] = []
+
+    /// Features whose behaviour the HTTP data plane implements — what `sluice conformance` runs by
+    /// default. Not a claim: a feature is claimed only when all of its conformance tests pass.
+    public static let implementedInDataPlane: [String] = [
+        "Gateway", "HTTPRoute", "ReferenceGrant", "GatewayPort8080", "GatewayHTTPListenerIsolation",
+        "HTTPRouteQueryParamMatching", "HTTPRouteMethodMatching", "HTTPRouteResponseHeaderModification",
+        "HTTPRouteBackendRequestHeaderModification", "HTTPRoutePortRedirect", "HTTPRouteSchemeRedirect",
+        "HTTPRoutePathRedirect", "HTTPRouteHostRewrite", "HTTPRoutePathRewrite", "HTTPRouteRequestMirror",
+        "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror", "HTTPRouteRequestTimeout",
+        "HTTPRouteBackendTimeout", "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteCORS",
+        "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode", "HTTPRoute308RedirectStatusCode",
+        "HTTPRouteParentRefPort", "HTTPRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket", "ListenerSet",
+    ]
 }
 
 /// Optional Gateway API behaviours the translator implements that decide which conformance tests

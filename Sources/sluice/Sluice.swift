@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conformance
 import ControlPlane
 import Echo
 import Foundation
@@ -13,7 +14,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A Kubernetes Gateway API (+ GAMMA mesh) implementation.",
-        subcommands: [Check.self, Serve.self, EchoCommand.self])
+        subcommands: [Check.self, Serve.self, EchoCommand.self, ConformanceCommand.self])
 
     /// Like `ParsableCommand.main()`, but usage errors exit with status 2 (the issue's contract
     /// for `sluice check`), not ArgumentParser's 64.
@@ -231,5 +232,85 @@ struct EchoCommand: AsyncParsableCommand {
         await waitForTerminationSignal()
         await server.stop()
         try await group.shutdownGracefully()
+    }
+}
+
+/// `sluice conformance`: runs the Gateway API conformance corpus without a cluster.
+struct ConformanceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Run Gateway API conformance tests (../shared/conformance format) against an in-process Sluice.",
+        discussion: "Prints one line per test with its time; the last line is `N passed, N failed, N skipped`. Exit status 1 when any test failed.")
+
+    @Option(name: .customLong("corpus"), help: "The corpus folder (default ../shared/conformance).")
+    var corpus = "../shared/conformance"
+
+    @Option(name: .customLong("run"), help: "Run only this test (repeatable).")
+    var run: [String] = []
+
+    @Option(name: .customLong("profile"), help: "Only tests of this profile (GATEWAY-HTTP, MESH-HTTP, gateway, mesh).")
+    var profile: String?
+
+    @Option(name: .customLong("supported-features"), help: "Comma-separated features to treat as supported (default: what Sluice implements).")
+    var supportedFeatures: String?
+
+    @Flag(name: .customLong("all-features"), help: "Treat every feature as supported.")
+    var allFeatures = false
+
+    @Option(name: [.short, .customLong("output")], help: "text (default) or json.")
+    var output = "text"
+
+    func validate() throws {
+        guard ["text", "json"].contains(output) else { throw ValidationError("-o must be text or json") }
+        if allFeatures && supportedFeatures != nil { throw ValidationError("give --supported-features or --all-features, not both") }
+    }
+
+    mutating func run() async throws {
+        var logger = Logger(label: "sluice.conformance")
+        logger.logLevel = .error
+        let url = URL(fileURLWithPath: corpus)
+        var features = Set(SupportedFeatures.implementedInDataPlane)
+        if let list = supportedFeatures { features = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        if allFeatures, let data = FileManager.default.contents(atPath: url.appendingPathComponent("features.json").path),
+           let all = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            features = Set(all.keys)
+        }
+        var options = ConformanceOptions(corpus: url, supportedFeatures: features)
+        options.names = self.run
+        options.profile = profile
+        let runner = ConformanceRunner(options: options, logger: logger)
+        var passed = 0, failed = 0, skipped = 0
+        var json: [String] = []
+        for test in try runner.selectedTests() {
+            let r = await runner.run(test)
+            let time = String(format: "%.2fs", r.seconds)
+            switch r.outcome {
+            case .passed:
+                passed += 1
+                if output == "text" { print("PASS \(r.name) (\(time))") }
+            case .failed(let why):
+                failed += 1
+                if output == "text" {
+                    print("FAIL \(r.name) (\(time))")
+                    for w in why { print("    \(w)") }
+                }
+            case .skipped(let why):
+                skipped += 1
+                if output == "text" { print("SKIP \(r.name): \(why)") }
+            }
+            if output == "json" {
+                let outcome: String
+                switch r.outcome {
+                case .passed: outcome = "\"passed\""
+                case .failed(let w): outcome = "\"failed\",\"failures\":[" + w.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "]"
+                case .skipped(let w): outcome = "\"skipped\",\"reason\":\"" + w.replacingOccurrences(of: "\"", with: "'") + "\""
+                }
+                json.append("{\"name\":\"\(r.name)\",\"seconds\":\(r.seconds),\"outcome\":\(outcome)}")
+            }
+        }
+        await runner.shutdown()
+        if output == "json" { print("[" + json.joined(separator: ",\n") + "]") }
+        print("\(passed) passed, \(failed) failed, \(skipped) skipped")
+        if failed > 0 { throw ExitCode(1) }
     }
 }

@@ -14,10 +14,8 @@ public enum TransportProtocol: String, Codable, Sendable, Hashable {
 // MARK: - Namespace
 
 /// core/v1 Namespace: only metadata (labels are matched by route/listener namespace selectors).
-public struct Namespace: KubernetesObject {
+public struct Namespace: CoreV1Object {
     public static let kind = "Namespace"
-    public static let group = ""
-    public static let defaultAPIVersion = "v1"
 
     public var apiVersion: String
     public var kind: String
@@ -30,10 +28,7 @@ public struct Namespace: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
     }
 
     /// The namespace's labels, including the automatic `kubernetes.io/metadata.name` label.
@@ -47,10 +42,8 @@ public struct Namespace: KubernetesObject {
 // MARK: - Service
 
 /// core/v1 Service: a named set of ports in front of selected pods (or an external name).
-public struct Service: KubernetesObject {
+public struct Service: CoreV1Object {
     public static let kind = "Service"
-    public static let group = ""
-    public static let defaultAPIVersion = "v1"
 
     public var apiVersion: String
     public var kind: String
@@ -65,10 +58,8 @@ public struct Service: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         spec = try c.decodeOrDefault(ServiceSpec.self, forKey: .spec, ServiceSpec())
     }
 }
@@ -170,10 +161,8 @@ public enum SecretType {
 }
 
 /// core/v1 Secret: base64 `data` and plain `stringData` (which wins on a key clash).
-public struct Secret: KubernetesObject {
+public struct Secret: CoreV1Object {
     public static let kind = "Secret"
-    public static let group = ""
-    public static let defaultAPIVersion = "v1"
 
     public var apiVersion: String
     public var kind: String
@@ -196,30 +185,23 @@ public struct Secret: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         type = try c.decodeIfPresent(String.self, forKey: .type)
         data = try c.decodeIfPresent([String: String].self, forKey: .data)
         stringData = try c.decodeIfPresent([String: String].self, forKey: .stringData)
     }
 
     /// The decoded bytes for `key` (stringData first, then base64 data); nil when absent or not valid base64.
-    public func bytes(forKey key: String) -> Data? {
-        if let s = stringData?[key] { return Data(s.utf8) }
-        return data?[key].flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
-    }
+    public func bytes(forKey key: String) -> Data? { plainOrBase64(key, plain: stringData, base64: data) }
 
     /// True when `key` is present in data or stringData.
     public func hasKey(_ key: String) -> Bool { stringData?[key] != nil || data?[key] != nil }
 }
 
 /// core/v1 ConfigMap: plain `data` and base64 `binaryData` (e.g. a CA bundle under `ca.crt`).
-public struct ConfigMap: KubernetesObject {
+public struct ConfigMap: CoreV1Object {
     public static let kind = "ConfigMap"
-    public static let group = ""
-    public static let defaultAPIVersion = "v1"
 
     public var apiVersion: String
     public var kind: String
@@ -237,19 +219,21 @@ public struct ConfigMap: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         data = try c.decodeIfPresent([String: String].self, forKey: .data)
         binaryData = try c.decodeIfPresent([String: String].self, forKey: .binaryData)
     }
 
     /// The bytes for `key` (data first, then base64 binaryData).
-    public func bytes(forKey key: String) -> Data? {
-        if let s = data?[key] { return Data(s.utf8) }
-        return binaryData?[key].flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
-    }
+    public func bytes(forKey key: String) -> Data? { plainOrBase64(key, plain: data, base64: binaryData) }
+}
+
+/// The bytes for `key` in a Secret or ConfigMap: the plain-text map first (Secret `stringData`, ConfigMap
+/// `data`), then the base64 map (Secret `data`, ConfigMap `binaryData`); nil when absent or not valid base64.
+private func plainOrBase64(_ key: String, plain: [String: String]?, base64: [String: String]?) -> Data? {
+    if let s = plain?[key] { return Data(s.utf8) }
+    return base64?[key].flatMap { Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }
 }
 
 // MARK: - EndpointSlice
@@ -289,10 +273,8 @@ public struct EndpointSlice: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         addressType = try c.decode(EndpointAddressType.self, forKey: .addressType)
         endpoints = try c.decodeIfPresent([Endpoint].self, forKey: .endpoints)
         ports = try c.decodeIfPresent([EndpointPort].self, forKey: .ports)
@@ -407,10 +389,8 @@ public struct Deployment: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         spec = try c.decode(DeploymentSpec.self, forKey: .spec)
     }
 }

@@ -2,10 +2,8 @@
 import Foundation
 
 /// GRPCRoute: routing of gRPC requests from a listener to backends.
-public struct GRPCRoute: KubernetesObject {
+public struct GRPCRoute: GatewayAPIObject, SpecStatusObject {
     public static let kind = "GRPCRoute"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -20,15 +18,6 @@ public struct GRPCRoute: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(GRPCRouteSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(RouteStatus.self, forKey: .status)
     }
 }
 
@@ -102,25 +91,8 @@ public struct GRPCMethodMatch: Codable, Sendable, Hashable {
     }
 }
 
-/// GRPCHeaderMatch: match a request header (metadata) by value (type defaults to Exact).
-public struct GRPCHeaderMatch: Codable, Sendable, Hashable {
-    public var type: GRPCHeaderMatchType
-    public var name: String
-    public var value: String
-
-    public init(type: GRPCHeaderMatchType = .exact, name: String, value: String) {
-        self.type = type
-        self.name = name
-        self.value = value
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decodeOrDefault(GRPCHeaderMatchType.self, forKey: .type, .exact)
-        name = try c.decode(String.self, forKey: .name)
-        value = try c.decode(String.self, forKey: .value)
-    }
-}
+/// GRPCHeaderMatch: match a request header (metadata) by value; same schema as HTTPHeaderMatch.
+public typealias GRPCHeaderMatch = HTTPHeaderMatch
 
 /// GRPCRouteFilterType: the filter kinds a GRPCRoute rule or backendRef may carry.
 public enum GRPCRouteFilterType: String, Codable, Sendable, Hashable {
@@ -149,46 +121,5 @@ public struct GRPCRouteFilter: Codable, Sendable, Hashable {
     }
 }
 
-/// GRPCBackendRef: a weighted backend (default core Service) with optional per-backend filters.
-public struct GRPCBackendRef: Codable, Sendable, Hashable {
-    public var group: String
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var port: Int?
-    /// Defaults to 1.
-    public var weight: Int
-    public var filters: [GRPCRouteFilter]?
-
-    public init(group: String = "", kind: String = "Service", name: String, namespace: String? = nil,
-                port: Int? = nil, weight: Int = 1, filters: [GRPCRouteFilter]? = nil) {
-        self.group = group
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.port = port
-        self.weight = weight
-        self.filters = filters
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeOrDefault(String.self, forKey: .group, "")
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, "Service")
-        name = try c.decode(String.self, forKey: .name)
-        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
-        port = try c.decodeIfPresent(Int.self, forKey: .port)
-        weight = try c.decodeOrDefault(Int.self, forKey: .weight, 1)
-        filters = try c.decodeIfPresent([GRPCRouteFilter].self, forKey: .filters)
-    }
-
-    /// The weighted reference without filters.
-    public var backendRef: BackendRef {
-        BackendRef(group: group, kind: kind, name: name, namespace: namespace, port: port, weight: weight)
-    }
-
-    /// The referenced object without weight and filters.
-    public var objectReference: BackendObjectReference {
-        BackendObjectReference(group: group, kind: kind, name: name, namespace: namespace, port: port)
-    }
-}
+/// GRPCBackendRef: a weighted backend (default core Service) with optional per-backend GRPCRouteFilters.
+public typealias GRPCBackendRef = FilteredBackendRef<GRPCRouteFilter>

@@ -2,10 +2,8 @@
 import Foundation
 
 /// Gateway: an instance of a service-traffic handling infrastructure, bound to a GatewayClass.
-public struct Gateway: KubernetesObject {
+public struct Gateway: GatewayAPIObject, SpecStatusObject {
     public static let kind = "Gateway"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -20,15 +18,6 @@ public struct Gateway: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(GatewaySpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(GatewayStatus.self, forKey: .status)
     }
 }
 

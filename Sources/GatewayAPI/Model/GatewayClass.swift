@@ -2,10 +2,8 @@
 import Foundation
 
 /// GatewayClass: a class of Gateways available to users, implemented by one controller.
-public struct GatewayClass: KubernetesObject {
+public struct GatewayClass: GatewayAPIObject, SpecStatusObject {
     public static let kind = "GatewayClass"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -20,15 +18,6 @@ public struct GatewayClass: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(GatewayClassSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(GatewayClassStatus.self, forKey: .status)
     }
 }
 

@@ -3,10 +3,8 @@
 import Foundation
 
 /// HTTPRoute: routing of HTTP requests from a listener to backends.
-public struct HTTPRoute: KubernetesObject {
+public struct HTTPRoute: GatewayAPIObject, SpecStatusObject {
     public static let kind = "HTTPRoute"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -21,15 +19,6 @@ public struct HTTPRoute: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(HTTPRouteSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(RouteStatus.self, forKey: .status)
     }
 }
 
@@ -169,7 +158,8 @@ public enum HeaderMatchType: String, Codable, Sendable, Hashable {
 /// QueryParamMatchType has the same values as HeaderMatchType.
 public typealias QueryParamMatchType = HeaderMatchType
 
-/// HTTPHeaderMatch: match a request header (name case-insensitive) by value.
+/// HTTPHeaderMatch: match a request header (name case-insensitive) by value (type defaults to Exact).
+/// HTTPQueryParamMatch and GRPCHeaderMatch have the same schema and defaults, so they are this type too.
 public struct HTTPHeaderMatch: Codable, Sendable, Hashable {
     public var type: HeaderMatchType
     public var name: String
@@ -189,71 +179,13 @@ public struct HTTPHeaderMatch: Codable, Sendable, Hashable {
     }
 }
 
-/// HTTPQueryParamMatch: match a query parameter (name case-sensitive) by value.
-public struct HTTPQueryParamMatch: Codable, Sendable, Hashable {
-    public var type: QueryParamMatchType
-    public var name: String
-    public var value: String
-
-    public init(type: QueryParamMatchType = .exact, name: String, value: String) {
-        self.type = type
-        self.name = name
-        self.value = value
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decodeOrDefault(QueryParamMatchType.self, forKey: .type, .exact)
-        name = try c.decode(String.self, forKey: .name)
-        value = try c.decode(String.self, forKey: .value)
-    }
-}
+/// HTTPQueryParamMatch: match a query parameter (name case-sensitive) by value; same schema as HTTPHeaderMatch.
+public typealias HTTPQueryParamMatch = HTTPHeaderMatch
 
 // MARK: - Backends
 
-/// HTTPBackendRef: a weighted backend (default core Service) with optional per-backend filters.
-public struct HTTPBackendRef: Codable, Sendable, Hashable {
-    public var group: String
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var port: Int?
-    /// Defaults to 1.
-    public var weight: Int
-    public var filters: [HTTPRouteFilter]?
-
-    public init(group: String = "", kind: String = "Service", name: String, namespace: String? = nil,
-                port: Int? = nil, weight: Int = 1, filters: [HTTPRouteFilter]? = nil) {
-        self.group = group
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.port = port
-        self.weight = weight
-        self.filters = filters
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeOrDefault(String.self, forKey: .group, "")
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, "Service")
-        name = try c.decode(String.self, forKey: .name)
-        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
-        port = try c.decodeIfPresent(Int.self, forKey: .port)
-        weight = try c.decodeOrDefault(Int.self, forKey: .weight, 1)
-        filters = try c.decodeIfPresent([HTTPRouteFilter].self, forKey: .filters)
-    }
-
-    /// The weighted reference without filters.
-    public var backendRef: BackendRef {
-        BackendRef(group: group, kind: kind, name: name, namespace: namespace, port: port, weight: weight)
-    }
-
-    /// The referenced object without weight and filters.
-    public var objectReference: BackendObjectReference {
-        BackendObjectReference(group: group, kind: kind, name: name, namespace: namespace, port: port)
-    }
-}
+/// HTTPBackendRef: a weighted backend (default core Service) with optional per-backend HTTPRouteFilters.
+public typealias HTTPBackendRef = FilteredBackendRef<HTTPRouteFilter>
 
 // MARK: - Timeouts and retry
 

@@ -177,7 +177,8 @@ public struct HTTPURLRewriteFilter: Codable, Sendable, Hashable {
 
 // MARK: - CORS
 
-/// CORS allowMethods entry: an HTTP method or "*".
+/// CORS allowMethods entry: an HTTP method or "*". Kept apart from HTTPMethod, which must reject "*"
+/// (HTTPRouteMatch.method admits only the nine methods).
 public enum HTTPMethodWithWildcard: String, Codable, Sendable, Hashable {
     case get = "GET"
     case head = "HEAD"

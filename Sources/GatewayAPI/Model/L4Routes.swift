@@ -2,10 +2,8 @@
 import Foundation
 
 /// TCPRoute: forwards TCP connections from a listener to weighted backends.
-public struct TCPRoute: KubernetesObject {
+public struct TCPRoute: GatewayAPIObject, SpecStatusObject {
     public static let kind = "TCPRoute"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -21,49 +19,51 @@ public struct TCPRoute: KubernetesObject {
         self.spec = spec
         self.status = status
     }
+}
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(TCPRouteSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(RouteStatus.self, forKey: .status)
+/// UDPRoute: forwards UDP datagrams from a listener to weighted backends.
+public struct UDPRoute: GatewayAPIObject, SpecStatusObject {
+    public static let kind = "UDPRoute"
+
+    public var apiVersion: String
+    public var kind: String
+    public var metadata: ObjectMeta
+    public var spec: UDPRouteSpec
+    public var status: RouteStatus?
+
+    public init(apiVersion: String = UDPRoute.defaultAPIVersion, metadata: ObjectMeta,
+                spec: UDPRouteSpec, status: RouteStatus? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = Self.kind
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
     }
 }
 
-/// TCPRouteSpec: parents and the rule(s).
-public struct TCPRouteSpec: Codable, Sendable, Hashable {
+/// TCPRouteSpec and UDPRouteSpec: parents and the rule(s). The two CRDs share this schema field for field.
+public struct L4RouteSpec: Codable, Sendable, Hashable {
     public var parentRefs: [ParentReference]?
     /// Opt in to attaching to default Gateways (experimental).
     public var useDefaultGateways: GatewayDefaultScope?
     /// One rule in v1 (v1alpha2 allowed up to 16).
-    public var rules: [TCPRouteRule]
+    public var rules: [L4RouteRule]
 
-    public init(parentRefs: [ParentReference]? = nil, useDefaultGateways: GatewayDefaultScope? = nil, rules: [TCPRouteRule]) {
+    public init(parentRefs: [ParentReference]? = nil, useDefaultGateways: GatewayDefaultScope? = nil, rules: [L4RouteRule]) {
         self.parentRefs = parentRefs
         self.useDefaultGateways = useDefaultGateways
         self.rules = rules
     }
 }
 
-/// TCPRouteRule: the backends connections are forwarded to.
-public struct TCPRouteRule: Codable, Sendable, Hashable {
-    public var name: String?
-    /// 1...16 weighted backends.
-    public var backendRefs: [BackendRef]
-
-    public init(name: String? = nil, backendRefs: [BackendRef]) {
-        self.name = name
-        self.backendRefs = backendRefs
-    }
-}
+/// TCPRoute spec (Go: TCPRouteSpec).
+public typealias TCPRouteSpec = L4RouteSpec
+/// UDPRoute spec (Go: UDPRouteSpec).
+public typealias UDPRouteSpec = L4RouteSpec
 
 /// TLSRoute: routes TLS connections by SNI to weighted backends (passthrough or terminated).
-public struct TLSRoute: KubernetesObject {
+public struct TLSRoute: GatewayAPIObject, SpecStatusObject {
     public static let kind = "TLSRoute"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -78,15 +78,6 @@ public struct TLSRoute: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(TLSRouteSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(RouteStatus.self, forKey: .status)
     }
 }
 
@@ -108,8 +99,9 @@ public struct TLSRouteSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// TLSRouteRule: the backends connections are forwarded to.
-public struct TLSRouteRule: Codable, Sendable, Hashable {
+/// TCPRouteRule, TLSRouteRule and UDPRouteRule: an optional name and the backends connections (or, for
+/// UDP, datagrams) are forwarded to. The three CRDs share this schema field for field.
+public struct L4RouteRule: Codable, Sendable, Hashable {
     public var name: String?
     /// 1...16 weighted backends.
     public var backendRefs: [BackendRef]
@@ -120,60 +112,9 @@ public struct TLSRouteRule: Codable, Sendable, Hashable {
     }
 }
 
-/// UDPRoute: forwards UDP datagrams from a listener to weighted backends.
-public struct UDPRoute: KubernetesObject {
-    public static let kind = "UDPRoute"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
-
-    public var apiVersion: String
-    public var kind: String
-    public var metadata: ObjectMeta
-    public var spec: UDPRouteSpec
-    public var status: RouteStatus?
-
-    public init(apiVersion: String = UDPRoute.defaultAPIVersion, metadata: ObjectMeta,
-                spec: UDPRouteSpec, status: RouteStatus? = nil) {
-        self.apiVersion = apiVersion
-        self.kind = Self.kind
-        self.metadata = metadata
-        self.spec = spec
-        self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(UDPRouteSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(RouteStatus.self, forKey: .status)
-    }
-}
-
-/// UDPRouteSpec: parents and the rule(s).
-public struct UDPRouteSpec: Codable, Sendable, Hashable {
-    public var parentRefs: [ParentReference]?
-    /// Opt in to attaching to default Gateways (experimental).
-    public var useDefaultGateways: GatewayDefaultScope?
-    /// One rule in v1 (v1alpha2 allowed up to 16).
-    public var rules: [UDPRouteRule]
-
-    public init(parentRefs: [ParentReference]? = nil, useDefaultGateways: GatewayDefaultScope? = nil, rules: [UDPRouteRule]) {
-        self.parentRefs = parentRefs
-        self.useDefaultGateways = useDefaultGateways
-        self.rules = rules
-    }
-}
-
-/// UDPRouteRule: the backends datagrams are forwarded to.
-public struct UDPRouteRule: Codable, Sendable, Hashable {
-    public var name: String?
-    /// 1...16 weighted backends.
-    public var backendRefs: [BackendRef]
-
-    public init(name: String? = nil, backendRefs: [BackendRef]) {
-        self.name = name
-        self.backendRefs = backendRefs
-    }
-}
+/// TCPRoute rule (Go: TCPRouteRule).
+public typealias TCPRouteRule = L4RouteRule
+/// TLSRoute rule (Go: TLSRouteRule).
+public typealias TLSRouteRule = L4RouteRule
+/// UDPRoute rule (Go: UDPRouteRule).
+public typealias UDPRouteRule = L4RouteRule

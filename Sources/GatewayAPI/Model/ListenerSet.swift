@@ -2,10 +2,8 @@
 import Foundation
 
 /// ListenerSet: a set of listeners merged into a parent Gateway (subject to its allowedListeners).
-public struct ListenerSet: KubernetesObject {
+public struct ListenerSet: GatewayAPIObject, SpecStatusObject {
     public static let kind = "ListenerSet"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -20,15 +18,6 @@ public struct ListenerSet: KubernetesObject {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
-        spec = try c.decode(ListenerSetSpec.self, forKey: .spec)
-        status = try c.decodeIfPresent(ListenerSetStatus.self, forKey: .status)
     }
 }
 

@@ -13,23 +13,6 @@ extension KeyedDecodingContainer {
 
 // MARK: - Object identity
 
-/// A top-level Kubernetes object: apiVersion, kind and metadata, plus the type's group/kind constants.
-public protocol KubernetesObject: Codable, Sendable, Hashable {
-    /// The object kind, e.g. "HTTPRoute".
-    static var kind: String { get }
-    /// The API group ("" for core).
-    static var group: String { get }
-    /// apiVersion used when a decoded object omits it (and for objects created in code).
-    static var defaultAPIVersion: String { get }
-    var apiVersion: String { get }
-    var metadata: ObjectMeta { get }
-}
-
-extension KubernetesObject {
-    /// namespace/name of this object (namespace "" for cluster-scoped or unset).
-    public var namespacedName: NamespacedName { metadata.namespacedName }
-}
-
 /// A namespace/name pair (namespace "" for cluster-scoped objects).
 public struct NamespacedName: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
     public var namespace: String
@@ -218,73 +201,6 @@ public struct ParentReference: Codable, Sendable, Hashable {
         name = try c.decode(String.self, forKey: .name)
         sectionName = try c.decodeIfPresent(String.self, forKey: .sectionName)
         port = try c.decodeIfPresent(Int.self, forKey: .port)
-    }
-}
-
-/// Gateway API BackendObjectReference: a backend (default core Service) by name, optional namespace and port.
-public struct BackendObjectReference: Codable, Sendable, Hashable {
-    /// Defaults to "" (core).
-    public var group: String
-    /// Defaults to "Service".
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var port: Int?
-
-    public init(group: String = "", kind: String = "Service", name: String, namespace: String? = nil, port: Int? = nil) {
-        self.group = group
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.port = port
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeOrDefault(String.self, forKey: .group, "")
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, "Service")
-        name = try c.decode(String.self, forKey: .name)
-        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
-        port = try c.decodeIfPresent(Int.self, forKey: .port)
-    }
-
-    /// True for the core Service kind (group "" and kind "Service").
-    public var isCoreService: Bool { group.isEmpty && kind == "Service" }
-}
-
-/// Gateway API BackendRef (L4 routes): a BackendObjectReference plus a weight (default 1).
-public struct BackendRef: Codable, Sendable, Hashable {
-    public var group: String
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var port: Int?
-    /// Proportion of traffic, 0...1_000_000. Defaults to 1.
-    public var weight: Int
-
-    public init(group: String = "", kind: String = "Service", name: String, namespace: String? = nil,
-                port: Int? = nil, weight: Int = 1) {
-        self.group = group
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.port = port
-        self.weight = weight
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        group = try c.decodeOrDefault(String.self, forKey: .group, "")
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, "Service")
-        name = try c.decode(String.self, forKey: .name)
-        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
-        port = try c.decodeIfPresent(Int.self, forKey: .port)
-        weight = try c.decodeOrDefault(Int.self, forKey: .weight, 1)
-    }
-
-    /// The referenced object without the weight.
-    public var objectReference: BackendObjectReference {
-        BackendObjectReference(group: group, kind: kind, name: name, namespace: namespace, port: port)
     }
 }
 

@@ -2,10 +2,8 @@
 import Foundation
 
 /// ReferenceGrant: allows objects in `from` namespaces to reference objects of `to` kinds in this namespace.
-public struct ReferenceGrant: KubernetesObject {
+public struct ReferenceGrant: GatewayAPIObject {
     public static let kind = "ReferenceGrant"
-    public static let group = "gateway.networking.k8s.io"
-    public static let defaultAPIVersion = "gateway.networking.k8s.io/v1"
 
     public var apiVersion: String
     public var kind: String
@@ -20,10 +18,8 @@ public struct ReferenceGrant: KubernetesObject {
     }
 
     public init(from decoder: any Decoder) throws {
+        (apiVersion, kind, metadata) = try Self.decodeEnvelope(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try c.decodeOrDefault(String.self, forKey: .apiVersion, Self.defaultAPIVersion)
-        kind = try c.decodeOrDefault(String.self, forKey: .kind, Self.kind)
-        metadata = try c.decode(ObjectMeta.self, forKey: .metadata)
         spec = try c.decode(ReferenceGrantSpec.self, forKey: .spec)
     }
 

@@ -1,0 +1,81 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A response as the conformance checks read it.
+public struct ConformanceResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: Data
+
+    /// The echo backend's JSON (ECHO.md), when the body is one.
+    public var echo: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+}
+
+struct ClientError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// One HTTP/1.1 request on a fresh connection, with a deadline. The runner sends what the case
+/// says, byte for byte (Host header, method, headers), and never follows redirects.
+enum ConformanceHTTPClient {
+    static func send(group: EventLoopGroup, address: String, port: Int, method: String, target: String, host: String,
+                     headers: [(String, String)], timeout: TimeAmount = .seconds(10)) async throws -> ConformanceResponse {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(3))
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHTTPClientHandlers()
+                    try ch.pipeline.syncOperations.addHandler(collector)
+                }
+            }
+            .connect(host: address, port: port).get()
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
+        head.headers.add(name: "host", value: host)
+        for (n, v) in headers { head.headers.add(name: n, value: v) }
+        head.headers.add(name: "connection", value: "close")
+        let promise = channel.eventLoop.makePromise(of: ConformanceResponse.self)
+        collector.promise.withLockedValue { $0 = promise }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(ClientError(description: "no response within \(timeout.nanoseconds / 1_000_000_000)s"))
+            channel.close(promise: nil)
+        }
+        defer {
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        let promise = NIOLockedValueBox<EventLoopPromise<ConformanceResponse>?>(nil)
+        let state = NIOLockedValueBox<(HTTPResponseHead?, Data)>((nil, Data()))
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let h): state.withLockedValue { $0.0 = h }
+            case .body(let b): state.withLockedValue { $0.1.append(contentsOf: b.readableBytesView) }
+            case .end:
+                let (h, body) = state.withLockedValue { $0 }
+                if let h {
+                    promise.withLockedValue { $0 }?.succeed(ConformanceResponse(status: Int(h.status.code), headers: h.headers, body: body))
+                }
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.withLockedValue { $0 }?.fail(ClientError(description: "connection closed before a complete response"))
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            promise.withLockedValue { $0 }?.fail(ClientError(description: "\(error)"))
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Conformance
+import Foundation
+import Logging
+import Testing
+import Translator
+
+/// Runs `sluice conformance`'s runner over ../shared/conformance for the features Sluice's data plane
+/// implements (skipping, with a message, when ../shared is absent). Every test that runs must pass;
+/// skipped tests are listed with their reasons and are never counted as passes.
+@Suite struct ConformanceRunTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/conformance")
+    static let present = FileManager.default.fileExists(atPath: corpus.appendingPathComponent("FORMAT.md").path)
+
+    @Test("the conformance tests of the implemented features pass end to end",
+          .enabled(if: present, "../shared/conformance is absent: skipped, not passed"))
+    func implementedFeatures() async throws {
+        var logger = Logger(label: "conformance-test")
+        logger.logLevel = .critical
+        let runner = ConformanceRunner(options: ConformanceOptions(corpus: Self.corpus,
+                                                                   supportedFeatures: Set(SupportedFeatures.implementedInDataPlane)),
+                                       logger: logger)
+        var passed: [String] = [], failed: [String] = [], skipped: [String] = []
+        for t in try runner.selectedTests() {
+            let r = await runner.run(t)
+            switch r.outcome {
+            case .passed: passed.append(r.name)
+            case .failed(let why): failed.append("\(r.name): " + why.joined(separator: "; "))
+            case .skipped(let why): skipped.append("\(r.name): \(why)")
+            }
+        }
+        await runner.shutdown()
+        print("conformance: \(passed.count) passed, \(failed.count) failed, \(skipped.count) skipped")
+        for s in skipped { print("  skipped \(s)") }
+        for f in failed { print("  FAILED \(f)") }
+        #expect(failed.isEmpty, Comment(rawValue: failed.joined(separator: "\n")))
+        #expect(!passed.isEmpty)
+
+        // A feature may be claimed only when every one of its tests ran and passed.
+        let byName = Dictionary(uniqueKeysWithValues: try runner.selectedTests().map { ($0.name, $0.features) })
+        for feature in SupportedFeatures.claimed {
+            let tests = byName.filter { $0.value.contains(feature) }.map(\.key)
+            let notPassed = tests.filter { !passed.contains($0) }
+            #expect(notPassed.isEmpty, "feature \(feature) is claimed but these tests did not pass: \(notPassed)")
+        }
+    }
+}
