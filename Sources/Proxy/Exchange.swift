@@ -233,6 +233,7 @@ final class Exchange: UpstreamResponseDelegate {
             if bodyBytes + b.readableBytes <= handler.services.config.maxReplayBodyBytes {
                 body.append(b)
                 bodyBytes += b.readableBytes
+                handler.services.noteBufferedRequestBytes(bodyBytes)
             } else {
                 replayable = false
             }
@@ -246,6 +247,7 @@ final class Exchange: UpstreamResponseDelegate {
             // Not connected yet and too big to keep whole: keep what arrived and stop reading until
             // the upstream connection exists (bounded memory).
             body.append(b)
+            handler.services.noteBufferedRequestBytes(body.reduce(0) { $0 + $1.readableBytes })
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
     }

@@ -92,6 +92,17 @@ public final class ProxyServices: @unchecked Sendable {
         }
     }
 
+    private let heldBox = NIOLockedValueBox(0)
+
+    /// The largest request-body prefix any exchange has held in memory (for retries, mirrors, or
+    /// while the upstream connection was being opened): the measure of "bounded memory" for
+    /// streamed bodies.
+    public var maxBufferedRequestBytes: Int { heldBox.withLockedValue { $0 } }
+
+    func noteBufferedRequestBytes(_ n: Int) {
+        heldBox.withLockedValue { if n > $0 { $0 = n } }
+    }
+
     /// Open upstream connections across all loops (approximate: read without the loops' cooperation).
     public var upstreamConnectionCount: Int { pools.withLockedValue { $0.values.reduce(0) { $0 + $1.openConnections } } }
 }
