@@ -260,6 +260,9 @@ struct ConformanceCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "text (default) or json.")
     var output = "text"
 
+    @Option(name: .customLong("report"), help: "Write a ConformanceReport (gateway.networking.k8s.io/v1) YAML to this file.")
+    var report: String?
+
     func validate() throws {
         guard ["text", "json"].contains(output) else { throw ValidationError("-o must be text or json") }
         if allFeatures && supportedFeatures != nil { throw ValidationError("give --supported-features or --all-features, not both") }
@@ -281,8 +284,10 @@ struct ConformanceCommand: AsyncParsableCommand {
         let runner = ConformanceRunner(options: options, logger: logger)
         var passed = 0, failed = 0, skipped = 0
         var json: [String] = []
+        var results: [ConformanceTestResult] = []
         for test in try runner.selectedTests() {
             let r = await runner.run(test)
+            results.append(r)
             let time = String(format: "%.2fs", r.seconds)
             switch r.outcome {
             case .passed:
@@ -310,6 +315,10 @@ struct ConformanceCommand: AsyncParsableCommand {
         }
         await runner.shutdown()
         if output == "json" { print("[" + json.joined(separator: ",\n") + "]") }
+        if let report {
+            let yaml = try ConformanceReportWriter.render(results: results, corpus: url, supportedFeatures: features, version: "0.1.0")
+            try yaml.write(toFile: report, atomically: true, encoding: .utf8)
+        }
         print("\(passed) passed, \(failed) failed, \(skipped) skipped")
         if failed > 0 { throw ExitCode(1) }
     }

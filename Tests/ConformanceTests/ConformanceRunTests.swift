@@ -1,4 +1,4 @@
-import Conformance
+@testable import Conformance
 import Foundation
 import Logging
 import Testing
@@ -43,5 +43,27 @@ import Translator
             let notPassed = tests.filter { !passed.contains($0) }
             #expect(notPassed.isEmpty, "feature \(feature) is claimed but these tests did not pass: \(notPassed)")
         }
+    }
+}
+
+/// The ConformanceReport writer: profile membership, statistics and results.
+@Suite struct ConformanceReportTests {
+    @Test("tests are grouped by profile; a skipped test makes the result partial, a failed one failure",
+          .enabled(if: ConformanceRunTests.present, "../shared/conformance is absent: skipped, not passed"))
+    func grouping() throws {
+        let results = [
+            ConformanceTestResult(name: "HTTPRouteSimpleSameNamespace", features: ["Gateway", "HTTPRoute"], profile: "gateway", outcome: .passed, seconds: 0.1),
+            ConformanceTestResult(name: "HTTPRouteWeight", features: ["Gateway", "HTTPRoute"], profile: "gateway", outcome: .skipped("x"), seconds: 0),
+            ConformanceTestResult(name: "HTTPRouteRetry", features: ["Gateway", "HTTPRoute", "HTTPRouteRetry"], profile: "gateway", outcome: .failed(["y"]), seconds: 0),
+        ]
+        let yaml = try ConformanceReportWriter.render(results: results, corpus: ConformanceRunTests.corpus,
+                                                      supportedFeatures: ["HTTPRouteRetry"], version: "test")
+        #expect(yaml.contains("kind: ConformanceReport"))
+        let http = try #require(yaml.components(separatedBy: "- core:").first { $0.contains("name: GATEWAY-HTTP") })
+        #expect(http.contains("result: partial"), "core: one passed, one skipped")
+        #expect(http.contains("Passed: 1"))
+        #expect(http.contains("result: failure"), "extended: the retry test failed")
+        #expect(http.contains("- HTTPRouteRetry"))
+        #expect(http.contains("unsupportedFeatures:"))
     }
 }
