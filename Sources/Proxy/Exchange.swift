@@ -39,11 +39,14 @@ final class Exchange: UpstreamResponseDelegate {
     /// Time to the response head when the route sets no backendRequest timeout.
     private var headTimer: Scheduled<Void>?
     private var mirrorsFired = false
+    /// The current attempt's request was sent up to its end (its connection may be reused).
+    private var requestEndSent = false
     /// An HTTP/1.0 client's response without a length is delimited by closing the connection.
     private var closeAfterResponse = false
     /// The upstream connection of a WebSocket handshake, between the 101 and joining the pipes.
     private var upgradeLease: UpstreamLease?
     private var upgradeSelf: Exchange?
+    private var upgradeHead: HTTPResponseHead?
 
     init(handler: ProxyHandler, context: ChannelHandlerContext, requestHead: HTTPRequestHead, facts: RequestFacts,
          route: CompiledHTTPRoute, record: RequestRecord, began: NIODeadline) {
@@ -80,6 +83,10 @@ final class Exchange: UpstreamResponseDelegate {
         }
         upstreamHead = buildUpstreamHead(backend: backend)
         attempt()
+    }
+
+    static func isIdempotent(_ m: HTTPMethod) -> Bool {
+        [.GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE].contains(m)
     }
 
     /// Responses that never carry a body (RFC 9110 §6.4.1).
@@ -150,6 +157,8 @@ final class Exchange: UpstreamResponseDelegate {
 
     private func attempt() {
         guard state != .done, let d = destination else { return }
+        discardingResponseForRetry = false
+        requestEndSent = false
         attempts += 1
         record.attempts = attempts
         state = .connecting
@@ -168,7 +177,7 @@ final class Exchange: UpstreamResponseDelegate {
         pool.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenComplete { [self] result in
             switch result {
             case .success(let l):
-                guard state == .connecting else { pool.release(l, reusable: true); return }
+                guard state == .connecting else { pool.release(l, reusable: !l.isStream); return }
                 connected(l)
             case .failure(let e):
                 let err = (e as? ProxyError) ?? .connectFailed("\(e)")
@@ -194,13 +203,18 @@ final class Exchange: UpstreamResponseDelegate {
         l.channel.write(HTTPClientRequestPart.head(upstreamHead!), promise: nil)
         for b in body { l.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
         sentParts = body.count
-        if bodyComplete { l.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+        if bodyComplete {
+            l.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+            requestEndSent = true
+        }
         l.channel.flush()
         if !context.channel.isActive { return }
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
     }
 
     private func attemptFailed(_ error: ProxyError, safeToRetry: Bool) {
+        discardingResponseForRetry = false
+        closeUpgrade()
         attemptTimer?.cancel()
         attemptTimer = nil
         headTimer?.cancel()
@@ -256,6 +270,7 @@ final class Exchange: UpstreamResponseDelegate {
         bodyComplete = true
         if let l = lease, state == .awaitingResponse || state == .streamingResponse {
             l.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            requestEndSent = true
         }
         fireMirrors()
     }
@@ -289,13 +304,15 @@ final class Exchange: UpstreamResponseDelegate {
             responseStatus = 101
             state = .streamingResponse
             lease = nil
+            pool.detach(l)  // the connection leaves the pool's accounting: it becomes a tunnel
             upgradeLease = l
             upgradeSelf = self  // the upstream handler holds its delegate weakly
             attemptTimer?.cancel()
             requestTimer?.cancel()
-            context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))), promise: nil)
-            context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
-            // The pipes are joined when the upstream decoder has finished with the 101 (upstreamEnd).
+            upgradeHead = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
+            // The 101 goes to the client when the upstream decoder has finished with it
+            // (upstreamEnd), in the same event-loop tick as joining the pipes: the client cannot send
+            // frames into the HTTP decoder before the byte pipe is in place.
             return
         }
         state = .streamingResponse
@@ -331,9 +348,11 @@ final class Exchange: UpstreamResponseDelegate {
     }
 
     func upstreamEnd(_ trailers: HTTPHeaders?) {
-        if let u = upgradeLease {
+        if let u = upgradeLease, let head = upgradeHead {
             upgradeLease = nil
             let ctx = context
+            ctx.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
             complete(status: 101)
             Upgrade.glue(downstream: ctx, upstream: u.channel)
             upgradeSelf = nil
@@ -342,12 +361,14 @@ final class Exchange: UpstreamResponseDelegate {
         attemptTimer?.cancel()
         attemptTimer = nil
         if let l = lease {
-            pool.release(l, reusable: l.handler.reusable)
+            // A connection whose request was not completely sent (an early response to an upload)
+            // cannot carry another request: the upstream is still reading this one's body.
+            pool.release(l, reusable: l.handler.reusable && requestEndSent)
             lease = nil
         }
         if discardingResponseForRetry {
             discardingResponseForRetry = false
-            return scheduleRetry()
+            return attempts < maxAttempts ? scheduleRetry() : fail(.upstreamReset("retries exhausted"))
         }
         guard state == .streamingResponse else { return }
         // Complete first: on HTTP/2 writing the end closes the stream at once.
@@ -364,7 +385,9 @@ final class Exchange: UpstreamResponseDelegate {
     func upstreamFailed(_ error: ProxyError) {
         // Before the response head nothing reached the client: retryable when the request is
         // replayable ("retry on connection errors"); a reset mid-response cannot be repaired.
-        attemptFailed(error, safeToRetry: state == .awaitingResponse && sentParts >= 0)
+        // A request that reached the upstream is replayed only when its method is idempotent
+        // (RFC 9110 §9.2.2): GEP-1731's retries "on connection errors" must not resend a POST.
+        attemptFailed(error, safeToRetry: state == .awaitingResponse && Self.isIdempotent(requestHead.method))
     }
 
     /// A per-attempt timer (backendRequest, or the default response-head limit) may be retried —
@@ -382,10 +405,20 @@ final class Exchange: UpstreamResponseDelegate {
             }
             return fail(error)
         }
-        attemptFailed(error, safeToRetry: state == .awaitingResponse)
+        attemptFailed(error, safeToRetry: state == .awaitingResponse && Self.isIdempotent(requestHead.method))
+    }
+
+    /// Drops a WebSocket upgrade that did not complete.
+    private func closeUpgrade() {
+        if let u = upgradeLease {
+            u.channel.close(promise: nil)
+            upgradeLease = nil
+        }
+        upgradeSelf = nil
     }
 
     func downstreamClosed() {
+        closeUpgrade()
         requestTimer?.cancel()
         attemptTimer?.cancel()
         headTimer?.cancel()
@@ -423,6 +456,9 @@ final class Exchange: UpstreamResponseDelegate {
     private func complete(status: Int) {
         guard state != .done else { return }
         state = .done
+        // Reading may have been paused for backpressure: the rest of the request (if any) must be
+        // read and dropped, and the next request read.
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         requestTimer?.cancel()
         attemptTimer?.cancel()
         headTimer?.cancel()
@@ -444,9 +480,12 @@ final class Exchange: UpstreamResponseDelegate {
             let endpoint = d.endpoints[Int.random(in: 0..<d.endpoints.count, using: &handler.rng)]
             let parts = body
             let p = pool
+            let limit = handler.services.config.defaultResponseHeadTimeout
             p.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenSuccess { lease in
                 let sink = MirrorSink(pool: p, lease: lease)
                 lease.handler.delegate = sink
+                // A mirror that never answers must not hold its connection (or count as load) forever.
+                sink.timer = lease.channel.eventLoop.scheduleTask(in: limit) { sink.upstreamFailed(.timeout("mirror")) }
                 lease.channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 for b in parts { lease.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
                 lease.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -470,11 +509,20 @@ final class MirrorSink: UpstreamResponseDelegate {
     }
     func upstreamHead(_ head: HTTPResponseHead) {}
     func upstreamBody(_ body: ByteBuffer) {}
+    var timer: Scheduled<Void>?
+    private var finished = false
     func upstreamEnd(_ trailers: HTTPHeaders?) {
+        guard !finished else { return }
+        finished = true
+        timer?.cancel()
         pool.release(lease, reusable: lease.handler.reusable)
         retain = nil
     }
     func upstreamFailed(_ error: ProxyError) {
+        guard !finished else { return }
+        finished = true
+        timer?.cancel()
+        lease.handler.delegate = nil
         pool.discard(lease)
         retain = nil
     }

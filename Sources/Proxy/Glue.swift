@@ -101,6 +101,8 @@ enum Upgrade {
             try? dsync.removeHandler(dsync.handler(type: NIOHTTPResponseHeadersValidator.self))
             try? dsync.removeHandler(dsync.handler(type: HTTPResponseEncoder.self))
             try? dsync.removeHandler(dsync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            // A WebSocket is idle for long stretches: the connection idle timeout no longer applies.
+            try? dsync.removeHandler(dsync.handler(type: IdleCloser.self))
         } catch {
             downstream.close(promise: nil)
             upstream.close(promise: nil)

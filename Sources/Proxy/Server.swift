@@ -46,6 +46,18 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+/// Closes a connection on `IdleStateHandler.IdleStateEvent`.
+final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 /// Closes connections that do not send a request head in time (slowloris protection); removed once
 /// the first head arrives.
 final class HeaderReadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -190,6 +202,7 @@ public final class ProxyServer: @unchecked Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 connections.add(channel)
+                let idle = services.config.clientIdleTimeout
                 let http1: (Channel) -> EventLoopFuture<Void> = { ch in
                     ch.eventLoop.makeCompletedFuture {
                         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -197,11 +210,11 @@ public final class ProxyServer: @unchecked Sendable {
                         limits.maxHeaderListSize = services.config.maxHeaderListBytes
                         limits.maxHeaderFieldCount = services.config.maxHeaderCount
                         let sync = ch.pipeline.syncOperations
-                        try sync.addHandler(HTTPResponseEncoder())
-                        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes,
-                                                                                    informationalResponseStrategy: .drop,
-                                                                                    limitConfiguration: limits)))
-                        try sync.addHandler(HTTPServerPipelineHandler())
+                        // NIO's own setup pairs the decoder with the encoder, so responses to HEAD
+                        // never carry a body or a chunk terminator (RFC 9110 §9.3.2).
+                        try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: nil,
+                                                             withErrorHandling: false, withOutboundHeaderValidation: true,
+                                                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
                         try sync.addHandler(ProtocolErrorHandler(logger: logger))
                         try sync.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
                         try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
@@ -215,7 +228,13 @@ public final class ProxyServer: @unchecked Sendable {
                         }
                     }.map { _ in }
                 }
-                return channel.pipeline.addHandler(ProtocolSniffer(http1: http1, http2: http2))
+                return channel.eventLoop.makeCompletedFuture {
+                    // A connection that sends and receives nothing for this long is closed — before the
+                    // first byte (a silent client), between keep-alive requests, or on HTTP/2.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(http1: http1, http2: http2))
+                }
             }
             .bind(host: addr.host, port: addr.port)
             .get()

@@ -12,6 +12,9 @@ public struct ProxyConfig: Sendable {
     public var loadBalancing: LoadBalancing = .leastRequest
     /// How long a connection may take to send its request head (slowloris protection).
     public var headerReadTimeout: TimeAmount = .seconds(15)
+    /// A client connection with no traffic either way for this long is closed (idle keep-alive,
+    /// a client that never sends its first byte, idle HTTP/2).
+    public var clientIdleTimeout: TimeAmount = .seconds(120)
     public var connectTimeout: TimeAmount = .seconds(5)
     /// When a route sets no `backendRequest` timeout: how long an upstream may take to start its
     /// response before the client gets 504 (an upstream that hangs never holds a request forever).

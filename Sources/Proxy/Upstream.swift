@@ -1,4 +1,5 @@
 import IR
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -80,6 +81,8 @@ protocol UpstreamConnecting: AnyObject {
     func acquire(_ endpoint: EndpointIR, h2c: Bool) -> EventLoopFuture<UpstreamLease>
     func release(_ lease: UpstreamLease, reusable: Bool)
     func discard(_ lease: UpstreamLease)
+    /// A connection leaves the pool for good (a WebSocket tunnel): no longer counted as in use.
+    func detach(_ lease: UpstreamLease)
     func outstandingRequests(_ e: EndpointIR) -> Int
     var openConnections: Int { get }
 }
@@ -144,9 +147,9 @@ final class UpstreamPool: UpstreamConnecting {
                 loop.makeFailedFuture(ProxyError.connectFailed("connect \(endpoint.address):\(endpoint.port): \(error)"))
             }
             .map { [self] channel in
-                open[key, default: 0] += 1
+                openChanged(key, 1)
                 channel.closeFuture.whenComplete { [self] _ in
-                    open[key, default: 1] -= 1
+                    openChanged(key, -1)
                 }
                 return UpstreamLease(channel: channel, handler: handler, key: key)
             }
@@ -181,9 +184,9 @@ final class UpstreamPool: UpstreamConnecting {
             connection.whenComplete { [self] result in
                 switch result {
                 case .success(let c):
-                    open[key, default: 0] += 1
+                    openChanged(key, 1)
                     c.channel.closeFuture.whenComplete { [self] _ in
-                        open[key, default: 1] -= 1
+                        openChanged(key, -1)
                         h2Connections[key] = nil
                     }
                 case .failure:
@@ -211,7 +214,13 @@ final class UpstreamPool: UpstreamConnecting {
     func release(_ lease: UpstreamLease, reusable: Bool) {
         outstanding[lease.key, default: 1] -= 1
         lease.handler.delegate = nil
-        if lease.isStream { return }  // the stream closed itself with the response's END_STREAM
+        // Reading may have been paused for the previous client's backpressure.
+        lease.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        if lease.isStream {
+            // A finished stream closed itself with END_STREAM; an unfinished one is reset.
+            if !reusable { lease.channel.close(promise: nil) }
+            return
+        }
         guard reusable, lease.channel.isActive, (idle[lease.key]?.count ?? 0) < maxIdlePerEndpoint else {
             lease.channel.close(promise: nil)
             return
@@ -223,6 +232,10 @@ final class UpstreamPool: UpstreamConnecting {
         idle[lease.key, default: []].append((lease, timer))
     }
 
+    func detach(_ lease: UpstreamLease) {
+        outstanding[lease.key, default: 1] -= 1
+    }
+
     /// Drops a connection whose exchange failed.
     func discard(_ lease: UpstreamLease) {
         outstanding[lease.key, default: 1] -= 1
@@ -230,6 +243,12 @@ final class UpstreamPool: UpstreamConnecting {
         lease.channel.close(promise: nil)
     }
 
-    var openConnections: Int { open.values.reduce(0, +) }
+    /// Read from other threads (the metrics gauge): a lock-protected copy of the total.
+    private let openTotal = NIOLockedValueBox(0)
+    var openConnections: Int { openTotal.withLockedValue { $0 } }
+    private func openChanged(_ key: UpstreamKey, _ delta: Int) {
+        open[key, default: 0] += delta
+        openTotal.withLockedValue { $0 += delta }
+    }
     var idleConnections: Int { idle.values.reduce(0) { $0 + $1.count } }
 }

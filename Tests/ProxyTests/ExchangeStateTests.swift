@@ -31,6 +31,7 @@ import Testing
         }
         func release(_ lease: UpstreamLease, reusable: Bool) { released += 1 }
         func discard(_ lease: UpstreamLease) { discarded += 1 }
+        func detach(_ lease: UpstreamLease) {}
         func outstandingRequests(_ e: EndpointIR) -> Int { 0 }
         var openConnections: Int { connections.count }
     }

@@ -223,4 +223,31 @@ struct ProxyBadInputTests {
             #expect(conn.read(until: "second", timeout: 3).hasSuffix("second"))
         }
     }
+
+    @Test("HEAD keeps keep-alive framing intact: no body bytes or chunk terminator before the next response (RFC 9110 §9.3.2)")
+    func headFraming() async throws {
+        let echo = try await EchoServer.start(name: "head")
+        defer { Task { await echo.stop() } }
+        try await withGateway("headframing", { Self.yaml($0, echo) }) { gw in
+            let raw = "HEAD / HTTP/1.1\r\nHost: example.com\r\n\r\nGET /second HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+            let r = RawSocket.exchange(gw.address, gw.port, Array(raw.utf8), timeout: 5)
+            let statusLines = r.response.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
+            #expect(statusLines == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "\(r.response.prefix(400))")
+            // The second response starts right after the first head: nothing in between.
+            let firstHeadEnd = r.response.range(of: "\r\n\r\n")!.upperBound
+            #expect(r.response[firstHeadEnd...].hasPrefix("HTTP/1.1 200"), "bytes between the HEAD response and the next one")
+        }
+    }
+
+    @Test("a connection that sends nothing is closed after the client idle timeout")
+    func silentClientIsClosed() async throws {
+        let echo = try await EchoServer.start(name: "idle")
+        defer { Task { await echo.stop() } }
+        var config = ProxyConfig()
+        config.clientIdleTimeout = .milliseconds(300)
+        try await withGateway("idleclient", config: config, { Self.yaml($0, echo) }) { gw in
+            let r = RawSocket.exchange(gw.address, gw.port, [], timeout: 5)
+            #expect(r.closed, "the proxy must close a silent connection")
+        }
+    }
 }
