@@ -53,7 +53,7 @@ public final class ConformanceRunner: @unchecked Sendable {
     let logger: Logger
 
     /// Protocols the runner can send today.
-    static let sendableProtocols: Set<String> = ["HTTP"]
+    static let sendableProtocols: Set<String> = ["HTTP", "WS"]
 
     public init(options: ConformanceOptions, logger: Logger) {
         self.options = options
@@ -241,6 +241,9 @@ public final class ConformanceRunner: @unchecked Sendable {
     func runCase(_ c: Value, test t: ConformanceTest, report: CheckReport) async -> String? {
         let label = c["name"]?.string ?? (c["request"]?["path"]?.string ?? "")
         guard let target = target(for: c, test: t, report: report) else { return "case \(label): the Gateway has no address" }
+        if c["request"]?["protocol"]?.string == "WS", let ws = c["websocket"] {
+            return await runWebSocket(ws, target: target, label: label)
+        }
         if let times = c["repeat"]?.int, let header = c["backendFromRequestHeader"]?.string {
             return await runRepeated(c, times: times, header: header, target: target, label: label)
         }
@@ -353,6 +356,39 @@ public final class ConformanceRunner: @unchecked Sendable {
             last = "mirror \(ns)/\(name) logged \(count) of \(samples) requests, want \(Int(Double(samples) * p)) ± \(Int(slack))"
         }
         return "case \(label): \(last)"
+    }
+
+    /// Hand-translated WebSocket case: dial ws://<gateway>/<path> with the given Origin, then each
+    /// exchange sends a text or binary frame and expects the identical frame back (the echo is the
+    /// assertion). Retried a few times like the suite's AwaitConvergence.
+    func runWebSocket(_ ws: Value, target: Target, label: String) async -> String? {
+        let url = ws["url"]?.string ?? "ws://{GATEWAY_ADDRESS}/ws"
+        let path = url.range(of: "}").map { String(url[$0.upperBound...]) } ?? "/ws"
+        let origin = (ws["origin"]?.string ?? "ws://gateway/test").replacingOccurrences(of: "{GO_TEST_NAME}", with: "websocket")
+        var last = ""
+        for attempt in 0..<4 {
+            if attempt > 0 { try? await Task.sleep(nanoseconds: 150_000_000) }
+            do {
+                let client = try WebSocketClient(address: target.address, port: target.port, path: path.isEmpty ? "/" : path, origin: origin)
+                defer { client.close() }
+                for ex in ws["exchanges"]?.array ?? [] {
+                    let binary = ex["frame"]?.string == "binary"
+                    let payload = binary ? (ex["sendBytes"]?.array?.compactMap { $0.int.map(UInt8.init) } ?? [])
+                        : Array((ex["send"]?.string ?? "").utf8)
+                    try client.sendFrame(opcode: binary ? 0x2 : 0x1, payload: payload)
+                    if ex["expectEcho"]?.bool ?? true {
+                        let (opcode, echoed) = try client.readFrame()
+                        guard opcode == (binary ? 0x2 : 0x1), echoed == payload else {
+                            throw WebSocketClient.Failure(description: "echo mismatch: opcode \(opcode), \(echoed.count) bytes")
+                        }
+                    }
+                }
+                return nil
+            } catch {
+                last = "\(error)"
+            }
+        }
+        return "case \(label): websocket: \(last)"
     }
 
     private func sent(_ c: Value, _ t: Target) -> String {

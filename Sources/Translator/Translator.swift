@@ -45,7 +45,7 @@ public enum SupportedFeatures {
         "HTTPRouteBackendRequestHeaderModification", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
         "HTTPRouteHostRewrite", "HTTPRouteMethodMatching", "HTTPRouteNamedRouteRule", "HTTPRouteRequestMirror",
         "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror", "HTTPRouteRequestTimeout",
-        "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteSchemeRedirect",
+        "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteSchemeRedirect", "HTTPRouteBackendProtocolWebSocket",
     ]
 
     /// Features whose behaviour the HTTP data plane implements — what `sluice conformance` runs by
