@@ -2,46 +2,10 @@ import Foundation
 import Testing
 @testable import GatewayAPI
 
-// MARK: - Helpers (file-private)
+// MARK: - Helpers (shared ones are in Support.swift)
 
-private func load(_ text: String, file: String = "bad.yaml") -> LoadResult {
-    Loader.load(texts: [(file: file, text: text)])
-}
-
-private func placed(_ r: LoadResult) -> [String] {
-    r.objects.map { "\($0.key)@\($0.location)" }
-}
-
-private func rendered(_ r: LoadResult) -> [String] {
-    r.diagnostics.map(\.description)
-}
-
-private func configMap(_ name: String) -> String {
-    """
-    apiVersion: v1
-    kind: ConfigMap
-    metadata:
-      name: \(name)
-
-    """
-}
-
-/// A temporary directory, removed by `cleanup()`.
-private struct TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-badinput-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    var path: String { url.path }
-    @discardableResult
-    func write(_ relative: String, _ data: Data) throws -> String {
-        let f = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: f.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: f)
-        return f.path
-    }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
+private func load(_ text: String) -> LoadResult {
+    load(text, file: "bad.yaml")
 }
 
 // MARK: - Tests
@@ -382,7 +346,7 @@ struct BadInputTests {
     // MARK: Files
 
     @Test func nonUTF8FileIsAnErrorNamingTheFile() throws {
-        let dir = try TempDir()
+        let dir = try TempDir("badinput")
         defer { dir.cleanup() }
         let bad = try dir.write("latin1.yaml", Data("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf".utf8) + Data([0xE9, 0x0A]))
         let good = try dir.write("ok.yaml", Data(configMap("ok").utf8))
@@ -393,7 +357,7 @@ struct BadInputTests {
     }
 
     @Test func pathThatDoesNotExistIsAnError() throws {
-        let dir = try TempDir()
+        let dir = try TempDir("badinput")
         defer { dir.cleanup() }
         let good = try dir.write("ok.yaml", Data(configMap("ok").utf8))
         let missing = dir.path + "/missing.yaml"

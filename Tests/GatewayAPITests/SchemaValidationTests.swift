@@ -7,7 +7,7 @@ import Testing
 private let file = "s.yaml"
 
 private func load(_ text: String) -> LoadResult {
-    Loader.load(texts: [(file: file, text: text)])
+    load(text, file: file)
 }
 
 /// Asserts `text` loads as exactly one object without any diagnostic; returns it.
