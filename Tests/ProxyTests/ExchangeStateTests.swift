@@ -16,6 +16,7 @@ import Testing
         var connections: [(endpoint: EndpointIR, channel: EmbeddedChannel)] = []
         var failNextConnects = 0
         var released = 0
+        var releasedReusable: [Bool] = []
         var discarded = 0
         init(loop: EmbeddedEventLoop) { self.loop = loop }
 
@@ -29,7 +30,10 @@ import Testing
             connections.append((endpoint, ch))
             return loop.makeSucceededFuture(UpstreamLease(channel: ch, handler: handler, key: UpstreamKey(address: endpoint.address, port: endpoint.port)))
         }
-        func release(_ lease: UpstreamLease, reusable: Bool) { released += 1 }
+        func release(_ lease: UpstreamLease, reusable: Bool) {
+            released += 1
+            releasedReusable.append(reusable)
+        }
         func discard(_ lease: UpstreamLease) { discarded += 1 }
         func detach(_ lease: UpstreamLease) {}
         func outstandingRequests(_ e: EndpointIR) -> Int { 0 }
@@ -273,5 +277,84 @@ import Testing
         try h.send("/")
         h.upstreams.connections[0].channel.pipeline.fireChannelInactive()
         #expect(try h.response()?.status == .badGateway)
+    }
+
+    /// Answers connection `i` with a keep-alive response head (the handler then marks it reusable).
+    func keepAliveAnswer(_ h: Harness, _ i: Int, status: HTTPResponseStatus) throws {
+        let ch = h.upstreams.connections[i].channel
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: "0")
+        try ch.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+        try ch.writeInbound(HTTPClientResponsePart.end(nil))
+    }
+
+    @Test("a completed keep-alive exchange returns its connection as reusable")
+    func reusableAfterCompleteRequest() throws {
+        let h = Harness(route: Self.route(backends: [Self.service("web")]))
+        try h.send("/")
+        try keepAliveAnswer(h, 0, status: .ok)
+        #expect(h.upstreams.releasedReusable == [true])
+    }
+
+    @Test("an early response to an unfinished upload never returns the connection for reuse")
+    func earlyResponseIsNotReused() throws {
+        let h = Harness(route: Self.route(backends: [Self.service("web")]))
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/upload")
+        head.headers.add(name: "host", value: "example.com")
+        head.headers.add(name: "content-length", value: "100")
+        try h.downstream.writeInbound(HTTPServerRequestPart.head(head))
+        try h.downstream.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "part")))
+        // The upstream answers 401 before the body is complete, keeping the connection alive.
+        try keepAliveAnswer(h, 0, status: .unauthorized)
+        #expect(try h.response()?.status == .unauthorized)
+        #expect(h.upstreams.releasedReusable == [false], "the upstream is still reading this request's body")
+    }
+
+    @Test("a POST that reached the upstream is not replayed after a reset (RFC 9110 §9.2.2); a GET is")
+    func nonIdempotentNotReplayed() throws {
+        let retry = RetryIR(codes: [503], attempts: 2, backoff: 0)
+        let post = Harness(route: Self.route(backends: [Self.service("web")], retry: retry))
+        try post.send("/", method: .POST, body: ["x"])
+        post.upstreams.connections[0].channel.pipeline.fireChannelInactive()
+        post.loop.run()
+        #expect(post.upstreams.connections.count == 1)
+        #expect(try post.response()?.status == .badGateway)
+
+        let get = Harness(route: Self.route(backends: [Self.service("web")], retry: retry))
+        try get.send("/")
+        get.upstreams.connections[0].channel.pipeline.fireChannelInactive()
+        get.loop.run()
+        #expect(get.upstreams.connections.count == 2)
+    }
+
+    @Test("a discarded retryable response whose connection then fails does not leave the next attempt muted")
+    func retryFlagIsReset() throws {
+        let h = Harness(route: Self.route(backends: [Self.service("web")], retry: RetryIR(codes: [503], attempts: 2, backoff: 0)))
+        try h.send("/")
+        let ch = h.upstreams.connections[0].channel
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: "10")
+        try ch.writeInbound(HTTPClientResponsePart.head(HTTPResponseHead(version: .http1_1, status: .serviceUnavailable, headers: headers)))
+        ch.pipeline.fireChannelInactive()  // reset in the middle of the discarded 503
+        h.loop.run()
+        #expect(h.upstreams.connections.count == 2)
+        try h.answer(1, status: .ok, body: "fine")
+        let r = try h.response()
+        #expect(r?.status == .ok)
+        #expect(r?.body == "fine", "the retried response's body must reach the client")
+        #expect(try h.response() == nil, "exactly one response")
+    }
+
+    @Test("a mirror that never answers is discarded after the response-head timeout")
+    func silentMirrorIsDiscarded() throws {
+        var config = ProxyConfig()
+        config.defaultResponseHeadTimeout = .seconds(5)
+        let mirror = MirrorIR(backend: Self.service("shadow"))
+        let h = Harness(route: Self.route(backends: [Self.service("web")], filters: [.requestMirror(mirror: mirror)]), config: config)
+        try h.send("/m")
+        try h.answer(0, status: .ok)
+        #expect(h.upstreams.discarded == 0)
+        h.loop.advanceTime(by: .seconds(6))
+        #expect(h.upstreams.discarded == 1, "the mirror's connection was given up")
     }
 }
