@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Resource model, YAML loading with file:line, CRD validation (OpenAPI + CEL).
@@ -33,6 +37,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Metrics (bounded labels), access log, admin endpoints.
@@ -54,6 +59,10 @@ let package = Package(
         // `sluice conformance`: the Gateway API conformance corpus run on one machine.
         .target(name: "Conformance", dependencies: [
             "ControlPlane", "Serve", "Proxy", "Routing", "Translator", "GatewayAPI", "IR",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,7 +86,7 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "IR"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Translator",
                                                              .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ProxyTests", dependencies: ["Serve", "Proxy", "Routing", "IR", "Telemetry", "ControlPlane",
+        .testTarget(name: "ProxyTests", dependencies: ["Serve", "Proxy", "Routing", "IR", "Telemetry", "ControlPlane", "Conformance",
                                                        .product(name: "NIOCore", package: "swift-nio"),
                                                        .product(name: "NIOPosix", package: "swift-nio"),
                                                        .product(name: "NIOHTTP1", package: "swift-nio"),

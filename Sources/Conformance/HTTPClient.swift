@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A response as the conformance checks read it.
 public struct ConformanceResponse: Sendable {
@@ -18,16 +19,39 @@ struct ClientError: Error, CustomStringConvertible {
     var description: String
 }
 
+/// TLS for an HTTPS case: the SNI name to send and the certificate (PEM) to trust — the case's
+/// `tls.trustedCertificateFromSecret`, read from the Secret the run generated. Without one the
+/// server certificate is not verified.
+struct ClientTLS: Sendable {
+    var sni: String?
+    var trustedPEM: String?
+
+    func handler() throws -> NIOSSLClientHandler {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.applicationProtocols = ["http/1.1"]
+        if let trustedPEM {
+            config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedPEM.utf8)))
+            config.certificateVerification = sni == nil ? .noHostnameVerification : .fullVerification
+        } else {
+            config.certificateVerification = .none
+        }
+        return try NIOSSLClientHandler(context: NIOSSLContext(configuration: config), serverHostname: sni)
+    }
+}
+
 /// One HTTP/1.1 request on a fresh connection, with a deadline. The runner sends what the case
 /// says, byte for byte (Host header, method, headers), and never follows redirects.
 enum ConformanceHTTPClient {
     static func send(group: EventLoopGroup, address: String, port: Int, method: String, target: String, host: String,
-                     headers: [(String, String)], timeout: TimeAmount = .seconds(10)) async throws -> ConformanceResponse {
+                     headers: [(String, String)], tls: ClientTLS? = nil,
+                     timeout: TimeAmount = .seconds(10)) async throws -> ConformanceResponse {
         let collector = Collector()
+        let tlsHandler = try tls?.handler()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(3))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
+                    if let tlsHandler { try ch.pipeline.syncOperations.addHandler(tlsHandler) }
                     try ch.pipeline.syncOperations.addHTTPClientHandlers()
                     try ch.pipeline.syncOperations.addHandler(collector)
                 }

@@ -53,11 +53,28 @@ public final class ConformanceRunner: @unchecked Sendable {
     let logger: Logger
 
     /// Protocols the runner can send today.
-    static let sendableProtocols: Set<String> = ["HTTP", "WS"]
+    static let sendableProtocols: Set<String> = ["HTTP", "HTTPS", "WS"]
+
+    /// The programmatic Secrets and ConfigMaps (base/programmatic-objects.json) with certificates
+    /// generated fresh for this run, as YAML, and their PEM material by `namespace/name` and key.
+    let programmaticYAML: String
+    let certificates: [String: [String: String]]
+    /// Why the programmatic objects could not be made (every test then fails with it).
+    let programmaticError: String?
 
     public init(options: ConformanceOptions, logger: Logger) {
         self.options = options
         self.logger = logger
+        do {
+            let objects = try ConformanceCorpus.programmaticObjectList(corpus: options.corpus)
+            certificates = try ProgrammaticCertificates.generate(objects)
+            programmaticYAML = ConformanceCorpus.programmaticObjects(objects, material: certificates)
+            programmaticError = nil
+        } catch {
+            certificates = [:]
+            programmaticYAML = ""
+            programmaticError = "base/programmatic-objects.json: \(error)"
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         services = ProxyServices()
@@ -128,10 +145,10 @@ public final class ConformanceRunner: @unchecked Sendable {
     }
 
     func execute(_ t: ConformanceTest) async throws -> [String] {
+        if let programmaticError { return [programmaticError] }
         var store = ObjectStore()
         store.apply(ConformanceCorpus.gatewayClassYAML(), file: "gatewayclass.yaml")
-        store.apply(try ConformanceCorpus.programmaticObjects(corpus: options.corpus, certificatePEM: TestCertificate.certificatePEM,
-                                                                keyPEM: TestCertificate.privateKeyPEM), file: "programmatic-objects.yaml")
+        store.apply(programmaticYAML, file: "programmatic-objects.yaml")
         store.apply(ConformanceCorpus.substitute(try ConformanceCorpus.baseManifests(corpus: options.corpus, profile: t.profile)),
                     file: "base/\(t.profile).yaml")
         store.apply(ConformanceCorpus.substitute(t.manifests), file: "\(t.name)/manifests.yaml")
@@ -205,6 +222,8 @@ public final class ConformanceRunner: @unchecked Sendable {
     struct Target {
         var address: String
         var port: Int
+        /// Set for HTTPS cases.
+        var tls: ClientTLS?
     }
 
     /// Where a case's request goes: the Gateway's address and the port of the named (or first) listener.
@@ -219,7 +238,13 @@ public final class ConformanceRunner: @unchecked Sendable {
         let listenerName = gw["listener"]?.string
         let listener = listeners.first { $0["name"]?.string == listenerName } ?? listeners.first
         let port = c["request"]?["port"]?.int ?? listener?["port"]?.int ?? 80
-        return Target(address: address, port: port)
+        var tls: ClientTLS?
+        if c["request"]?["protocol"]?.string == "HTTPS" {
+            let trust = c["tls"]?["trustedCertificateFromSecret"]
+            let id = "\(trust?["namespace"]?.string ?? "")/\(trust?["name"]?.string ?? "")"
+            tls = ClientTLS(sni: c["request"]?["sni"]?.string, trustedPEM: trust == nil ? nil : certificates[id]?["tls.crt"])
+        }
+        return Target(address: address, port: port, tls: tls)
     }
 
     func sentRequest(_ c: Value, target: Target) -> SentRequest {
@@ -257,7 +282,8 @@ public final class ConformanceRunner: @unchecked Sendable {
             let expectNon200 = c["expectNon200"]?.bool == true
             do {
                 let r = try await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
-                                                             method: sent.method, target: sent.target, host: sent.host, headers: sent.headers)
+                                                             method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,
+                                                             tls: target.tls)
                 if expectNon200 {
                     if r.status == 200 { return "case \(label): got 200, want a failure" }
                     return nil
@@ -287,7 +313,8 @@ public final class ConformanceRunner: @unchecked Sendable {
         for i in 0..<times {
             let sent = sentRequest(c, target: target)
             guard let r = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
-                                                                method: sent.method, target: sent.target, host: sent.host, headers: sent.headers)
+                                                                method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,
+                                                             tls: target.tls)
             else { return "case \(label): request \(i + 1) of \(times) failed" }
             guard let echo = r.echo, let headers = echo["headers"] as? [String: Any] else {
                 return "case \(label): request \(i + 1): status \(r.status), not an echo"
@@ -311,7 +338,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         let probe = sentRequest(plainCase, target: target)
         guard let first = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                                 method: probe.method, target: probe.target, host: probe.host,
-                                                                headers: probe.headers),
+                                                                headers: probe.headers, tls: target.tls),
               CaseChecks.check(plainCase, sent: probe, response: first) == nil
         else { return "case \(label): the plain request failed" }
         let p = Double(mirror["percent"]?.int ?? 100) / 100
@@ -333,7 +360,7 @@ public final class ConformanceRunner: @unchecked Sendable {
                         tasks.addTask {
                             (try? await ConformanceHTTPClient.send(group: group, address: target.address, port: target.port,
                                                                    method: one.method, target: one.target, host: one.host,
-                                                                   headers: one.headers))?.status == 200
+                                                                   headers: one.headers, tls: target.tls))?.status == 200
                         }
                         sentCount += 1
                         inFlight += 1
@@ -443,7 +470,8 @@ public final class ConformanceRunner: @unchecked Sendable {
                     let s = sentRequest(request, target: target)
                     tasks.addTask {
                         guard let r = try? await ConformanceHTTPClient.send(group: group, address: target.address, port: target.port,
-                                                                            method: s.method, target: s.target, host: s.host, headers: s.headers),
+                                                                            method: s.method, target: s.target, host: s.host, headers: s.headers,
+                                                                            tls: target.tls),
                               r.status == 200, let pod = r.echo?["pod"] as? String else { return nil }
                         return pod.split(separator: "-").dropLast(2).joined(separator: "-")
                     }

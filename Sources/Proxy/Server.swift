@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 import Routing
 
 /// Peeks at the first bytes of a connection: the HTTP/2 connection preface means h2c with prior
@@ -139,6 +140,9 @@ public final class ProxyServer: @unchecked Sendable {
     let group: EventLoopGroup
     let logger: Logger
     private var channels: [BindAddress: Channel] = [:]
+    /// TLS termination per HTTPS address, rebuilt on every table; read at accept time, so a
+    /// certificate change applies to the next connection without rebinding.
+    private var tlsFrontends: [BindAddress: TLSFrontend] = [:]
     private let lock = NIOLock()
 
     public init(group: EventLoopGroup, services: ProxyServices, logger: Logger) {
@@ -155,6 +159,16 @@ public final class ProxyServer: @unchecked Sendable {
     public func reconcile(with table: RoutingTable) async -> [BindOutcome] {
         let wanted = Set(table.gatewayPorts.keys)
         var outcomes: [BindOutcome] = []
+        var frontends: [BindAddress: TLSFrontend] = [:]
+        for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {
+            var problems: [String] = []
+            frontends[addr] = TLSFrontend.make(port: port, problems: &problems)
+            for p in problems { logger.error("cannot terminate TLS", metadata: ["address": "\(addr)", "error": "\(p)"]) }
+            if frontends[addr] == nil && problems.isEmpty {
+                logger.warning("HTTPS port without a usable certificate: handshakes fail", metadata: ["address": "\(addr)"])
+            }
+        }
+        lock.withLock { tlsFrontends = frontends }
         let current = lock.withLock { channels }
         for (addr, ch) in current where !wanted.contains(addr) {
             try? await ch.close()
@@ -190,9 +204,16 @@ public final class ProxyServer: @unchecked Sendable {
         return "\(addr): \(text)"
     }
 
+    /// The TLS frontend of an HTTPS address, nil for plaintext.
+    func tlsFrontend(_ addr: BindAddress) -> TLSFrontend? { lock.withLock { tlsFrontends[addr] } }
+
+    /// Whether the current table makes this address an HTTPS port.
+    func isTLSPort(_ addr: BindAddress) -> Bool {
+        services.table.gatewayPorts[addr]?.all.contains { $0.ir.proto == .https } ?? false
+    }
+
     private func bind(_ addr: BindAddress) async throws -> Channel {
         let services = self.services
-        let scheme = "http"
         let headerTimeout = services.config.headerReadTimeout
         let logger = self.logger
         let connections = self.connections
@@ -200,8 +221,12 @@ public final class ProxyServer: @unchecked Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
+            .childChannelInitializer { [self] channel in
                 connections.add(channel)
+                // Decided per connection from the current table: a port can turn HTTPS on reload.
+                let tls = isTLSPort(addr)
+                let frontend = tls ? tlsFrontend(addr) : nil
+                let scheme = tls ? "https" : "http"
                 let idle = services.config.clientIdleTimeout
                 let http1: (Channel) -> EventLoopFuture<Void> = { ch in
                     ch.eventLoop.makeCompletedFuture {
@@ -229,6 +254,13 @@ public final class ProxyServer: @unchecked Sendable {
                     }.map { _ in }
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if tls {
+                        guard let frontend else {
+                            // An HTTPS listener without a usable certificate cannot complete a handshake.
+                            throw TLSFrontendError(description: "no usable certificate for \(addr)")
+                        }
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: frontend.context))
+                    }
                     // A connection that sends and receives nothing for this long is closed — before the
                     // first byte (a silent client), between keep-alive requests, or on HTTP/2.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))

@@ -100,10 +100,21 @@ public final class RoutingTable: Sendable {
     public let ir: IRSnapshot
     /// HTTP(S) ports of Gateways, by bind address.
     public let gatewayPorts: [BindAddress: PortTable]
+    /// Mesh frontends: every Service port with a cluster IP, by cluster IP and port.
+    public let meshPorts: [BindAddress: CompiledMeshPort]
+    /// Who mesh clients are, from their source addresses.
+    public let identities: any ClientIdentityResolver
 
-    public init(ir: IRSnapshot, version: Int) {
+    public init(ir: IRSnapshot, version: Int, identities: any ClientIdentityResolver = SourceAddressIdentities([:])) {
         self.version = version
         self.ir = ir
+        self.identities = identities
+        var mesh: [BindAddress: CompiledMeshPort] = [:]
+        for s in ir.meshServices {
+            guard let ip = s.clusterIP else { continue }
+            mesh[BindAddress(host: ip, port: s.port)] = CompiledMeshPort(s)
+        }
+        meshPorts = mesh
         var ports: [BindAddress: [CompiledListener]] = [:]
         for g in ir.gateways {
             for l in g.listeners where l.proto == .http || l.proto == .https {

@@ -36,17 +36,12 @@ public struct TranslatorConfig: Sendable {
 
 /// Gateway API features (names from ../shared/conformance/features.json) that Sluice claims.
 ///
-/// A feature may only be claimed when every conformance test of that feature passes end to end
-/// (issue 4): `ConformanceRunTests` fails if a claimed feature has a test that did not run and pass.
-/// Core features (Gateway, HTTPRoute, ReferenceGrant) are not claimed yet: some of their tests need
-/// HTTPS listeners, which the data plane does not serve yet.
+/// A feature set may only be claimed when every conformance test it enables passes end to end
+/// (issue 4), with the upstream suite's rule for which tests run: a test runs when all of its
+/// features are supported. `ConformanceRunTests` fails if any test whose features are all claimed
+/// did not run and pass.
 public enum SupportedFeatures {
-    public static let claimed: [String] = [
-        "HTTPRouteBackendRequestHeaderModification", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
-        "HTTPRouteHostRewrite", "HTTPRouteMethodMatching", "HTTPRouteNamedRouteRule", "HTTPRouteRequestMirror",
-        "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror", "HTTPRouteRequestTimeout",
-        "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteSchemeRedirect", "HTTPRouteBackendProtocolWebSocket",
-    ]
+    public static let claimed: [String] = implementedInDataPlane
 
     /// Features whose behaviour the HTTP data plane implements — what `sluice conformance` runs by
     /// default. Not a claim: a feature is claimed only when all of its conformance tests pass.

@@ -58,29 +58,75 @@ public enum ConformanceCorpus {
                    encoding: .utf8)
     }
 
-    /// The Secrets and ConfigMaps the upstream suite creates in code (base/programmatic-objects.json),
-    /// filled with the given PEM certificate and key. The upstream suite generates a fresh
-    /// certificate per run; status translation only needs well-formed PEM, so a fixed test pair is
-    /// passed in by the caller.
-    public static func programmaticObjects(corpus: URL, certificatePEM: String, keyPEM: String) throws -> String {
+    /// One Secret or ConfigMap the upstream suite creates in code (base/programmatic-objects.json).
+    public struct ProgrammaticObject: Sendable {
+        public var kind: String
+        public var namespace: String
+        public var name: String
+        public var type: String?
+        public var keys: [String]
+        /// Names the certificate is for (DNS names, `*` wildcards, `spiffe://` URIs).
+        public var hosts: [String]
+        /// `namespace/name` of the CA ConfigMap that signs it; nil = self-signed.
+        public var signedBy: String?
+        /// "client certificate (ExtKeyUsageClientAuth) ..." in the corpus' description.
+        public var isClientCertificate: Bool
+        public var id: String { "\(namespace)/\(name)" }
+
+        public init(kind: String, namespace: String, name: String, type: String? = nil, keys: [String], hosts: [String],
+                    signedBy: String? = nil, isClientCertificate: Bool) {
+            self.kind = kind
+            self.namespace = namespace
+            self.name = name
+            self.type = type
+            self.keys = keys
+            self.hosts = hosts
+            self.signedBy = signedBy
+            self.isClientCertificate = isClientCertificate
+        }
+    }
+
+    public static func programmaticObjectList(corpus: URL) throws -> [ProgrammaticObject] {
         let url = corpus.appendingPathComponent("base").appendingPathComponent("programmatic-objects.json")
         let v = try YAMLReader.value(String(contentsOf: url, encoding: .utf8))
+        return (v["objects"]?.array ?? []).compactMap { o in
+            guard let kind = o["kind"]?.string, let ns = o["namespace"]?.string, let name = o["name"]?.string else { return nil }
+            let signer = o["signedBy"].flatMap { s -> String? in
+                guard let n = s["namespace"]?.string, let m = s["name"]?.string else { return nil }
+                return "\(n)/\(m)"
+            }
+            return ProgrammaticObject(kind: kind, namespace: ns, name: name, type: o["type"]?.string,
+                                      keys: o["keys"]?.array?.compactMap(\.string) ?? [],
+                                      hosts: o["hosts"]?.array?.compactMap(\.string) ?? [], signedBy: signer,
+                                      isClientCertificate: (o["content"]?.string ?? "").hasPrefix("client certificate"))
+        }
+    }
+
+    /// The programmatic objects as YAML, each key's content (PEM) from `material[object.id][key]`.
+    public static func programmaticObjects(_ objects: [ProgrammaticObject], material: [String: [String: String]]) -> String {
         var docs: [String] = []
         func block(_ s: String) -> String { s.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") }
-        for o in v["objects"]?.array ?? [] {
-            guard let kind = o["kind"]?.string, let ns = o["namespace"]?.string, let name = o["name"]?.string else { continue }
-            let keys = o["keys"]?.array?.compactMap(\.string) ?? []
+        for o in objects {
             var data = ""
-            for k in keys {
-                let content = k.hasSuffix(".key") ? keyPEM : certificatePEM
-                data += "  \(k): |\n\(block(content))\n"
-            }
-            if kind == "Secret" {
-                docs.append("apiVersion: v1\nkind: Secret\nmetadata:\n  name: \(name)\n  namespace: \(ns)\ntype: \(o["type"]?.string ?? "Opaque")\nstringData:\n\(data)")
-            } else if kind == "ConfigMap" {
-                docs.append("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \(name)\n  namespace: \(ns)\ndata:\n\(data)")
+            for k in o.keys { data += "  \(k): |\n\(block(material[o.id]?[k] ?? ""))\n" }
+            if o.kind == "Secret" {
+                docs.append("apiVersion: v1\nkind: Secret\nmetadata:\n  name: \(o.name)\n  namespace: \(o.namespace)\ntype: \(o.type ?? "Opaque")\nstringData:\n\(data)")
+            } else if o.kind == "ConfigMap" {
+                docs.append("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \(o.name)\n  namespace: \(o.namespace)\ndata:\n\(data)")
             }
         }
         return docs.joined(separator: "---\n")
+    }
+
+    /// The programmatic objects filled with one fixed PEM certificate and key. Status translation
+    /// only needs well-formed PEM, so the translator-only harness uses this; the full runner
+    /// (`sluice conformance`) generates fresh CAs and certificates per run, as the upstream suite does.
+    public static func programmaticObjects(corpus: URL, certificatePEM: String, keyPEM: String) throws -> String {
+        let objects = try programmaticObjectList(corpus: corpus)
+        var material: [String: [String: String]] = [:]
+        for o in objects {
+            for k in o.keys { material[o.id, default: [:]][k] = k.hasSuffix(".key") ? keyPEM : certificatePEM }
+        }
+        return programmaticObjects(objects, material: material)
     }
 }

@@ -75,6 +75,8 @@ struct Scenario: Sendable {
     struct Listener {
         var name = "http"
         var hostname: String?
+        /// HTTPS with this `kubernetes.io/tls` Secret (same namespace) as its certificate.
+        var tlsSecret: String?
     }
 
     /// GatewayClass + Gateway with HTTP listeners on the scenario's port.
@@ -92,8 +94,9 @@ struct Scenario: Sendable {
 
             """
         for l in listeners {
-            s += "  - name: \(l.name)\n    port: \(port)\n    protocol: HTTP\n"
+            s += "  - name: \(l.name)\n    port: \(port)\n    protocol: \(l.tlsSecret == nil ? "HTTP" : "HTTPS")\n"
             if let h = l.hostname { s += "    hostname: \"\(h)\"\n" }
+            if let secret = l.tlsSecret { s += "    tls:\n      certificateRefs:\n      - name: \(secret)\n" }
         }
         return s
     }
@@ -159,6 +162,24 @@ struct Scenario: Sendable {
         s += "  rules:\n"
         s += rules.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
         return s + "\n"
+    }
+
+    /// A `kubernetes.io/tls` Secret holding a PEM certificate and key.
+    func tlsSecret(_ name: String, certificatePEM: String, keyPEM: String) -> String {
+        func block(_ t: String) -> String { t.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") }
+        return """
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: \(name)
+              namespace: \(ns)
+            type: kubernetes.io/tls
+            stringData:
+              tls.crt: |
+            \(block(certificatePEM))
+              tls.key: |
+            \(block(keyPEM))
+            """
     }
 
     /// Joins documents into one YAML stream.
