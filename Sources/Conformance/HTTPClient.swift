@@ -11,8 +11,31 @@ public struct ConformanceResponse: Sendable {
     public var headers: HTTPHeaders
     public var body: Data
 
-    /// The echo backend's JSON (ECHO.md), when the body is one.
-    public var echo: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    /// What the echo backend reports (ECHO.md): its JSON (echo-basic), or the same fields read from
+    /// the text body of echo-advanced (the mesh echo: `Hostname=` → `pod`, `RequestHeader=N:V` →
+    /// `headers`, `URL=` → `path`, `Host=`, `Method=`, the first occurrence of each winning).
+    public var echo: [String: Any]? {
+        if let json = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] { return json }
+        return Self.echoText(String(decoding: body, as: UTF8.self))
+    }
+
+    static func echoText(_ text: String) -> [String: Any]? {
+        var fields: [String: Any] = [:]
+        var headers: [String: [String]] = [:]
+        let names = ["Hostname": "pod", "URL": "path", "Host": "host", "Method": "method"]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = String(line[..<eq]), value = String(line[line.index(after: eq)...])
+            if key == "RequestHeader", let colon = value.firstIndex(of: ":") {
+                headers[String(value[..<colon]), default: []].append(String(value[value.index(after: colon)...]))
+            } else if let mapped = names[key], fields[mapped] == nil {
+                fields[mapped] = value
+            }
+        }
+        guard fields["pod"] != nil else { return nil }
+        fields["headers"] = headers
+        return fields
+    }
 }
 
 struct ClientError: Error, CustomStringConvertible {
@@ -43,12 +66,14 @@ struct ClientTLS: Sendable {
 /// says, byte for byte (Host header, method, headers), and never follows redirects.
 enum ConformanceHTTPClient {
     static func send(group: EventLoopGroup, address: String, port: Int, method: String, target: String, host: String,
-                     headers: [(String, String)], tls: ClientTLS? = nil,
+                     headers: [(String, String)], tls: ClientTLS? = nil, source: String? = nil,
                      timeout: TimeAmount = .seconds(10)) async throws -> ConformanceResponse {
         let collector = Collector()
         let tlsHandler = try tls?.handler()
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.seconds(3))
+        var bootstrap = ClientBootstrap(group: group).connectTimeout(.seconds(3))
+        // Mesh cases connect from the client pod's address: that is how the mesh knows the client.
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     if let tlsHandler { try ch.pipeline.syncOperations.addHandler(tlsHandler) }

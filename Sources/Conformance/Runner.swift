@@ -105,7 +105,6 @@ public final class ConformanceRunner: @unchecked Sendable {
 
     /// Why a test cannot run here, if it cannot.
     func skipReason(_ t: ConformanceTest) -> String? {
-        if t.profile == "mesh" { return "the mesh data plane is not built yet (GAMMA, issue 5)" }
         if let missing = t.features.first(where: { !options.supportedFeatures.contains($0) }) {
             return "feature \(missing) is not in the supported set"
         }
@@ -211,7 +210,7 @@ public final class ConformanceRunner: @unchecked Sendable {
             return []
         }
         version += 1
-        let table = RoutingTable(ir: report.result.ir, version: version)
+        let table = RoutingTable(ir: report.result.ir, version: version, identities: workloads.identities(snapshot))
         services.swap(table)
         _ = await server.reconcile(with: table)
         return report
@@ -224,10 +223,59 @@ public final class ConformanceRunner: @unchecked Sendable {
         var port: Int
         /// Set for HTTPS cases.
         var tls: ClientTLS?
+        /// Mesh cases: the client pod's address, the connection's source (how the mesh knows the client).
+        var source: String? = nil
+        /// Mesh cases: the Host header a client would send for the URL (`name[:port]`).
+        var authority: String? = nil
+    }
+
+    /// Where a mesh case's request goes, as the echo client in the case's client pod would send it:
+    /// from that pod's address, to the URL's host resolved as cluster DNS would (`name` in the
+    /// client's namespace, `name.ns`, `name.ns.svc[.cluster.local]` → the Service's cluster IP) or
+    /// to a pod IP (`request.hostFromPodIP`), on the URL's port (default 80).
+    func meshTarget(for c: Value, test t: ConformanceTest, report: CheckReport) -> (Target?, String) {
+        let client = c["client"]?.object != nil ? c["client"]! : t.spec["client"]
+        let clientNS = client?["namespace"]?.string ?? "gateway-conformance-mesh"
+        let selector = Self.labels(client?["selector"]?.string ?? "app=echo,version=v1")
+        guard let pod = workloads.pods(matching: selector, namespace: clientNS).first(where: \.ready) else {
+            return (nil, "no ready client pod \(clientNS)/{\(client?["selector"]?.string ?? "")}")
+        }
+        let req = c["request"]
+        let url = URLComponents(string: req?["url"]?.string ?? "http://\(req?["host"]?.string ?? "echo")/")
+        let name = url?.host ?? (req?["host"]?.string ?? "echo")
+        let port = req?["port"]?.int ?? url?.port ?? 80
+        let authority = url?.port.map { "\(name):\($0)" } ?? name
+        if let p = req?["hostFromPodIP"], let ns = p["namespace"]?.string {
+            guard let target = workloads.pods(matching: Self.labels(p["selector"]?.string ?? ""), namespace: ns).first else {
+                return (nil, "no pod \(ns)/{\(p["selector"]?.string ?? "")} for hostFromPodIP")
+            }
+            return (Target(address: target.address, port: port, source: pod.address, authority: target.address), "")
+        }
+        var labels = name.split(separator: ".").map(String.init)
+        if labels.count >= 3 && labels[2] == "svc" { labels = Array(labels.prefix(2)) }
+        guard labels.count <= 2, let service = labels.first else { return (nil, "cannot resolve \(name) as a Service name") }
+        let ns = labels.count == 2 ? labels[1] : clientNS
+        guard let svc = report.result.ir.meshServices.first(where: {
+            $0.service.namespace == ns && $0.service.name == service && $0.port == port
+        }), let vip = svc.clusterIP else {
+            return (nil, "\(name):\(port) does not resolve to a Service port with a cluster IP")
+        }
+        return (Target(address: vip, port: port, source: pod.address, authority: authority), "")
+    }
+
+    /// `a=b,c=d` → ["a": "b", "c": "d"].
+    static func labels(_ selector: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for part in selector.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if kv.count == 2 { out[kv[0]] = kv[1] }
+        }
+        return out
     }
 
     /// Where a case's request goes: the Gateway's address and the port of the named (or first) listener.
     func target(for c: Value, test t: ConformanceTest, report: CheckReport) -> Target? {
+        if t.profile == "mesh" { return meshTarget(for: c, test: t, report: report).0 }
         let gw = c["gateway"]?.object != nil ? c["gateway"]! : t.spec["gateway"]
         guard let gw, let ns = gw["namespace"]?.string, let name = gw["name"]?.string,
               let irGateway = report.result.ir.gateways.first(where: { $0.gateway.namespace == ns && $0.gateway.name == name }),
@@ -253,8 +301,13 @@ public final class ConformanceRunner: @unchecked Sendable {
         if let u = c["uniqueQueryParam"], let name = u["name"]?.string {
             path += (path.contains("?") ? "&" : "?") + "\(name)=\(UUID().uuidString.prefix(8).lowercased())"
         }
-        let hostField = req?["host"]?.string ?? ""
+        var hostField = target.authority ?? req?["host"]?.string ?? ""
         var headers: [(String, String)] = (req?["headers"]?.object ?? Object()).map { ($0.0, $0.1.string ?? "") }
+        // A `Host` among the headers overrides the URL's (`-H Host:...`, e.g. MeshFrontendHostname).
+        if let i = headers.firstIndex(where: { $0.0.lowercased() == "host" }) {
+            hostField = headers[i].1
+            headers.remove(at: i)
+        }
         let set = (c["backendSetResponseHeaders"]?.object ?? Object()).map { "\($0.0):\($0.1.string ?? "")" }
         if !set.isEmpty { headers.append(("X-Echo-Set-Header", set.joined(separator: ","))) }
         return SentRequest(method: req?["method"]?.string ?? "GET", target: path,
@@ -265,7 +318,9 @@ public final class ConformanceRunner: @unchecked Sendable {
     /// checks the response, then the mirror logs. Nil = passed.
     func runCase(_ c: Value, test t: ConformanceTest, report: CheckReport) async -> String? {
         let label = c["name"]?.string ?? (c["request"]?["path"]?.string ?? "")
-        guard let target = target(for: c, test: t, report: report) else { return "case \(label): the Gateway has no address" }
+        guard let target = target(for: c, test: t, report: report) else {
+            return "case \(label): " + (t.profile == "mesh" ? meshTarget(for: c, test: t, report: report).1 : "the Gateway has no address")
+        }
         if c["request"]?["protocol"]?.string == "WS", let ws = c["websocket"] {
             return await runWebSocket(ws, target: target, label: label)
         }
@@ -283,7 +338,7 @@ public final class ConformanceRunner: @unchecked Sendable {
             do {
                 let r = try await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                              method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,
-                                                             tls: target.tls)
+                                                             tls: target.tls, source: target.source)
                 if expectNon200 {
                     if r.status == 200 { return "case \(label): got 200, want a failure" }
                     return nil
@@ -314,7 +369,7 @@ public final class ConformanceRunner: @unchecked Sendable {
             let sent = sentRequest(c, target: target)
             guard let r = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                                 method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,
-                                                             tls: target.tls)
+                                                             tls: target.tls, source: target.source)
             else { return "case \(label): request \(i + 1) of \(times) failed" }
             guard let echo = r.echo, let headers = echo["headers"] as? [String: Any] else {
                 return "case \(label): request \(i + 1): status \(r.status), not an echo"
@@ -338,7 +393,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         let probe = sentRequest(plainCase, target: target)
         guard let first = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                                 method: probe.method, target: probe.target, host: probe.host,
-                                                                headers: probe.headers, tls: target.tls),
+                                                                headers: probe.headers, tls: target.tls, source: target.source),
               CaseChecks.check(plainCase, sent: probe, response: first) == nil
         else { return "case \(label): the plain request failed" }
         let p = Double(mirror["percent"]?.int ?? 100) / 100
@@ -360,7 +415,7 @@ public final class ConformanceRunner: @unchecked Sendable {
                         tasks.addTask {
                             (try? await ConformanceHTTPClient.send(group: group, address: target.address, port: target.port,
                                                                    method: one.method, target: one.target, host: one.host,
-                                                                   headers: one.headers, tls: target.tls))?.status == 200
+                                                                   headers: one.headers, tls: target.tls, source: target.source))?.status == 200
                         }
                         sentCount += 1
                         inFlight += 1
@@ -455,7 +510,9 @@ public final class ConformanceRunner: @unchecked Sendable {
     /// name without its last two `-` segments) within `tolerance` of the expected share.
     func runWeights(_ w: Value, test t: ConformanceTest, report: CheckReport) async -> String? {
         let request = Value(.object(Object([("request", w["request"] ?? .null)])))
-        guard let target = target(for: request, test: t, report: report) else { return "weights: the Gateway has no address" }
+        guard let target = target(for: request, test: t, report: report) else {
+            return "weights: " + (t.profile == "mesh" ? meshTarget(for: request, test: t, report: report).1 : "the Gateway has no address")
+        }
         let samples = w["samples"]?.int ?? 500
         let tolerance = w["tolerance"]?.double ?? 0.05
         let expected = w["expected"]?.object ?? Object()
@@ -471,7 +528,7 @@ public final class ConformanceRunner: @unchecked Sendable {
                     tasks.addTask {
                         guard let r = try? await ConformanceHTTPClient.send(group: group, address: target.address, port: target.port,
                                                                             method: s.method, target: s.target, host: s.host, headers: s.headers,
-                                                                            tls: target.tls),
+                                                                            tls: target.tls, source: target.source),
                               r.status == 200, let pod = r.echo?["pod"] as? String else { return nil }
                         return pod.split(separator: "-").dropLast(2).joined(separator: "-")
                     }
@@ -485,6 +542,10 @@ public final class ConformanceRunner: @unchecked Sendable {
             }
         }
         if errors > 0 { return "weights: \(errors) of \(samples) requests failed" }
+        // weight.TestWeightedDistribution: a backend that is not expected fails the attempt.
+        if w["unexpectedBackendFailsAttempt"]?.bool == true, let b = counts.keys.sorted().first(where: { expected[$0] == nil }) {
+            return "weights: unexpected backend \(b) answered (counts: \(counts))"
+        }
         for (backend, share) in expected {
             let want = share.double ?? 0
             let got = Double(counts[backend] ?? 0) / Double(samples)

@@ -71,11 +71,27 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let host = Self.hostWithoutPort(hostHeader).lowercased()
         let facts = RequestFacts(method: head.method.rawValue, target: head.uri,
                                  headers: head.headers.map { ($0.name.lowercased(), $0.value) }, host: host)
-        let port = table.gatewayPorts[bind]
-        let (listener, decision) = port?.route(facts) ?? (nil, .notFound)
-        var record = RequestRecord(listener: listener?.ir.name ?? "", gateway: bind.description, route: nil, backend: nil,
+        let frontend: String
+        let decision: RouteDecision
+        var client: ClientIdentity?
+        if let port = table.gatewayPorts[bind] {
+            let (listener, d) = port.route(facts)
+            frontend = listener?.ir.name ?? ""
+            decision = d
+        } else if let mesh = table.meshPorts[bind] {
+            // Mesh frontend: the request belongs to the Service whose cluster IP and port it was sent
+            // to (never chosen by Host); the client's namespace decides producer vs consumer routes.
+            client = context.channel.remoteAddress?.ipAddress.flatMap { table.identities.identity(sourceAddress: $0) }
+            frontend = "service \(mesh.ir.service.namespace)/\(mesh.ir.service.name):\(mesh.ir.port)"
+            decision = mesh.route(facts, client: client).1
+        } else {
+            frontend = ""
+            decision = .notFound
+        }
+        var record = RequestRecord(listener: frontend, gateway: bind.description, route: nil, backend: nil,
                                    method: facts.method, path: facts.path, host: host, status: 0, durationSeconds: 0,
-                                   upstreamAddress: nil, attempts: 0, error: nil)
+                                   upstreamAddress: nil, attempts: 0, error: nil,
+                                   client: client.map { "\($0.namespace)/\($0.pod)" })
         guard case .route(let route) = decision else {
             respond(context: context, head: head, error: .noRoute, record: record, began: began)
             return

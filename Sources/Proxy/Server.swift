@@ -157,7 +157,8 @@ public final class ProxyServer: @unchecked Sendable {
     /// Binds every address the table needs and unbinds those it no longer needs. A port that cannot
     /// be bound is reported (and logged); the others keep serving.
     public func reconcile(with table: RoutingTable) async -> [BindOutcome] {
-        let wanted = Set(table.gatewayPorts.keys)
+        // Gateway listener ports and mesh frontends (every Service port on its cluster IP).
+        let wanted = Set(table.gatewayPorts.keys).union(table.meshPorts.keys)
         var outcomes: [BindOutcome] = []
         var frontends: [BindAddress: TLSFrontend] = [:]
         for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {

@@ -44,6 +44,8 @@ public struct RequestRecord: Sendable {
     public var upstreamAddress: String?
     public var attempts: Int
     public var error: String?
+    /// Mesh requests: the client's `namespace/pod`, when it is a known workload.
+    public var client: String? = nil
 }
 
 /// Receives every completed request (metrics, access log).

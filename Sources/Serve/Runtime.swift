@@ -85,13 +85,15 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     func apply(_ snap: ProviderSnapshot) async -> [BindOutcome] {
         // Local workloads first: echo Deployments start/stop to match, so that the EndpointSlices
         // synthesised for Services without slices of their own list listening pods.
-        let workloadDiagnostics = await workloads.reconcile(snap.resources().0)
+        let resources = snap.resources().0
+        let workloadDiagnostics = await workloads.reconcile(resources)
         let report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: options.translator,
                                      augment: { [workloads] snapshot in
                                          workloads.addEndpointSlices(to: &snapshot)
                                          return workloadDiagnostics
                                      })
-        let table = RoutingTable(ir: report.result.ir, version: snap.version)
+        let table = RoutingTable(ir: report.result.ir, version: snap.version,
+                                 identities: workloads.identities(resources))
         services.swap(table)
         let outcomes = await server.reconcile(with: table)
         let errors = report.diagnostics.filter { $0.severity == .error }.count

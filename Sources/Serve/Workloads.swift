@@ -10,6 +10,7 @@ import Foundation
 import GatewayAPI
 import NIOConcurrencyHelpers
 import NIOCore
+import Routing
 
 /// One locally running (or failed) replica of a Deployment — what `kubectl get pod` would list.
 public struct LocalPod: Sendable, Hashable, CustomStringConvertible {
@@ -46,6 +47,9 @@ public struct LocalPod: Sendable, Hashable, CustomStringConvertible {
     public var ready: Bool
     /// Why the pod is not running, when it is not (e.g. an echo mode that is not implemented).
     public var problem: String?
+    /// A pod of an image Sluice cannot run: it gets an address (a mesh client identity — run
+    /// `curl --interface <address>` as that pod) but serves nothing and is never ready.
+    public var identityOnly: Bool = false
 
     /// The container port number declared under `name` (first match).
     public func port(named name: String, protocol proto: TransportProtocol = .tcp) -> Int? {
@@ -183,7 +187,7 @@ public final class LocalWorkloads: @unchecked Sendable {
     /// further slices `<service>-local-2`, …, as the EndpointSlice controller groups them; a pod that
     /// resolves none of the Service's ports is left out. ExternalName Services are skipped.
     public func endpointSlices(for services: [Service]) -> [EndpointSlice] {
-        let all = pods
+        let all = pods.filter { !$0.identityOnly }
         guard !all.isEmpty else { return [] }
         var out: [EndpointSlice] = []
         for svc in services {
@@ -217,6 +221,22 @@ public final class LocalWorkloads: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// Who mesh clients are, by source address: every local pod (echo workloads and identity-only
+    /// pods of other images), plus the endpoints of user-written EndpointSlices whose `targetRef` is
+    /// a Pod (the slice's namespace is the pod's). A local pod wins over a slice for the same address.
+    public func identities(_ snapshot: ResourceSnapshot) -> SourceAddressIdentities {
+        var byAddress: [String: ClientIdentity] = [:]
+        for slice in snapshot.endpointSlices {
+            let ns = slice.metadata.namespace ?? "default"
+            for e in slice.endpoints ?? [] {
+                guard let ref = e.targetRef, ref.kind == "Pod", let pod = ref.name else { continue }
+                for a in e.addresses { byAddress[a] = ClientIdentity(namespace: ref.namespace ?? ns, pod: pod) }
+            }
+        }
+        for pod in pods { byAddress[pod.address] = ClientIdentity(namespace: pod.namespace, pod: pod.name) }
+        return SourceAddressIdentities(byAddress)
     }
 
     /// Appends ``endpointSlices(for:)`` for the snapshot's Services that have no EndpointSlice of
@@ -441,9 +461,9 @@ public final class LocalWorkloads: @unchecked Sendable {
                     let names = selecting.map { "\(ns)/\($0.metadata.name)" }.joined(separator: ", ")
                     diags.append(Diagnostic(.info, "\(lead); Service \(names) uses its own EndpointSlices", location: location))
                 }
-                continue
+                // Its pods still get addresses: they are mesh clients (source address → identity).
             }
-            for f in foreign {
+            for f in foreign where !echo.isEmpty {
                 diags.append(Diagnostic(.warning, "Deployment \(ns)/\(name) container \(template.spec.containers[f.index].name) runs image \(f.image), which Sluice cannot run locally; only its echo containers run",
                                         location: location, field: "spec.template.spec.containers[\(f.index)].image"))
             }
@@ -506,7 +526,7 @@ public final class LocalWorkloads: @unchecked Sendable {
         for key in byDeployment.keys.sorted() {
             let pods = byDeployment[key]!.sorted { $0.pod.replica < $1.pod.replica }
             let location = snapshot.locations[key]
-            let failed = pods.filter { !$0.pod.ready }
+            let failed = pods.filter { !$0.pod.ready && !$0.pod.identityOnly }
             if let first = failed.first {
                 let count = failed.count == 1 ? "pod \(first.pod.name) is" : "\(failed.count) of \(pods.count) pods are"
                 diags.append(Diagnostic(.warning, "Deployment \(key.namespace)/\(key.name): \(count) not running locally: \(first.pod.problem ?? "unknown error")",
@@ -563,6 +583,11 @@ public final class LocalWorkloads: @unchecked Sendable {
                                replica: plan.key.index, labels: plan.labels, address: address,
                                templateHash: plan.templateHash, ports: plan.ports,
                                listeningPorts: servers.flatMap(\.boundPorts), ready: failure == nil, problem: nil)
+            if plan.echoContainers.isEmpty {
+                pod.identityOnly = true
+                pod.ready = false
+                pod.problem = "its image cannot run locally: the pod has an address (a mesh client identity) and serves nothing"
+            }
             guard let failure else {
                 return RunningPod(pod: pod, template: plan.template, servers: servers, log: podLog, notServed: notServed, retry: false)
             }

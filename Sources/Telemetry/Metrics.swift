@@ -116,6 +116,7 @@ public final class AccessLog: @unchecked Sendable {
         if let b = r.backend { fields.append(("backend", b)) }
         if let u = r.upstreamAddress { fields.append(("upstream", u)) }
         if let e = r.error { fields.append(("error", e)) }
+        if let c = r.client { fields.append(("client", c)) }
         let line = "{" + fields.map { k, v in
             (k == "status" || k == "duration_ms" || k == "attempts") ? "\"\(k)\":\(v)" : "\"\(k)\":\(Self.quote(v))"
         }.joined(separator: ",") + "}\n"

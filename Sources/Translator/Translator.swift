@@ -54,6 +54,10 @@ public enum SupportedFeatures {
         "HTTPRouteBackendTimeout", "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteCORS",
         "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode", "HTTPRoute308RedirectStatusCode",
         "HTTPRouteParentRefPort", "HTTPRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket", "ListenerSet",
+        // MESH-HTTP (GAMMA): the mesh frontends serve the same compiled HTTPRoutes.
+        "Mesh", "MeshClusterIPMatching", "MeshConsumerRoute", "MeshHTTPRouteRewritePath", "MeshHTTPRouteSchemeRedirect",
+        "MeshHTTPRouteRedirectPort", "MeshHTTPRouteRedirectPath", "MeshHTTPRouteBackendRequestHeaderModification",
+        "MeshHTTPRouteQueryParamMatching", "MeshHTTPRouteNamedRouteRule",
     ]
 }
 

@@ -151,7 +151,11 @@ struct WorkloadTests {
             WL.deployment("db", ns: ns, replicas: 1, image: "docker.io/library/postgres:16"),
             WL.service("db", ns: ns, selector: "db", port: 5432, targetPort: "5432"))
         let diags = await w.reconcile(snapshot)
-        #expect(w.pods.isEmpty)
+        defer { Task { await w.stopAll() } }
+        // The pod exists as an identity only: an address, never ready, no synthesised endpoints.
+        #expect(w.pods.count == 1 && w.pods.allSatisfy { $0.identityOnly && !$0.ready && $0.listeningPorts.isEmpty })
+        #expect(w.endpointSlices(for: snapshot.services).isEmpty)
+        #expect(w.identities(snapshot).identity(sourceAddress: w.pods[0].address)?.namespace == ns)
         try #require(diags.count == 1, "\(diags)")
         #expect(diags[0].severity == .warning)
         #expect(diags[0].message == "Deployment \(ns)/db runs image docker.io/library/postgres:16, which Sluice cannot run locally: give Service \(ns)/db EndpointSlices (label kubernetes.io/service-name) listing its endpoints",
@@ -349,14 +353,16 @@ struct ConformanceBaseWorkloadTests {
         let expected = snapshot.deployments.filter {
             $0.spec.template.spec.containers.contains { LocalWorkloads.echoFlavor(image: $0.image ?? "") != nil }
         }.reduce(0) { $0 + $1.spec.replicas }
-        #expect(pods.count == expected, "\(pods.count) of \(expected)")
+        let identityOnly = pods.filter(\.identityOnly)
+        #expect(pods.count - identityOnly.count == expected, "\(pods.count - identityOnly.count) of \(expected)")
+        #expect(identityOnly.allSatisfy { !$0.ready }, "pods of other images are identities only")
         #expect(Set(pods.map(\.address)).count == pods.count, "addresses are distinct")
         let v1 = w.pods(matching: ["app": "infra-backend-v1"], namespace: "gateway-conformance-infra")
         #expect(v1.count == 2 && v1.allSatisfy { $0.ready })
         let mesh = w.pods(matching: ["app": "echo"], namespace: "gateway-conformance-mesh")
         #expect(!mesh.isEmpty && mesh.allSatisfy { $0.ready && $0.listeningPorts == [8080] })
         // Not-implemented modes (gRPC, TCP, UDP) are listed, not ready, with a warning each.
-        let notReady = pods.filter { !$0.ready }
+        let notReady = pods.filter { !$0.ready && !$0.identityOnly }
         for p in notReady {
             #expect(diags.contains { $0.severity == .warning && $0.message.contains("Deployment \(p.namespace)/\(p.deployment):") }, "\(p)")
         }

@@ -84,9 +84,12 @@ final class TestHTTPConnection: Sendable {
         self.collector = collector
     }
 
-    static func connect(host: String, port: Int, group: EventLoopGroup = E2E.backendGroup) async throws -> TestHTTPConnection {
+    static func connect(host: String, port: Int, source: String? = nil,
+                        group: EventLoopGroup = E2E.backendGroup) async throws -> TestHTTPConnection {
         let collector = ResponseCollector()
-        let channel = try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { ch in
@@ -192,9 +195,9 @@ final class TestHTTPConnection: Sendable {
 /// Convenience for one request on a fresh connection.
 enum TestClient {
     static func send(to address: String, port: Int, _ method: HTTPMethod = .GET, _ uri: String, host: String? = "example.com",
-                     headers: [(String, String)] = [], body: ByteBuffer? = nil,
+                     headers: [(String, String)] = [], body: ByteBuffer? = nil, source: String? = nil,
                      timeout: TimeAmount = .seconds(10)) async throws -> TestResponse {
-        let c = try await TestHTTPConnection.connect(host: address, port: port)
+        let c = try await TestHTTPConnection.connect(host: address, port: port, source: source)
         do {
             let r = try await c.send(method, uri, host: host, headers: headers, body: body, timeout: timeout)
             await c.close()
