@@ -139,6 +139,13 @@ final class Responder: Sendable {
             }
         }
         var reply = EchoReply(delayNanos: delay, status: 200)
+        // Sluice's own extension (not in ECHO.md): `ECHO_MESSAGE` answers that text instead of the
+        // JSON, for demos such as examples/gamma-header-routing ("Hello from Version 1").
+        if let message = config.env["ECHO_MESSAGE"], !message.isEmpty {
+            reply.body = Array((message + "\n").utf8)
+            reply.headers.append(("Content-Type", "text/plain; charset=utf-8"))
+            return reply
+        }
         reply.body = Array(basicJSON(request).utf8)
         // Requested headers first; the fixed ones then replace any with the same canonical name.
         // Framing headers are left to the HTTP stack so a request cannot break the response.

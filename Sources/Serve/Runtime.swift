@@ -143,4 +143,9 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     public func diagnosticsText() -> String { lock.withLock { report?.renderDiagnostics() ?? "" } }
 
     public func metricsText() -> String { metrics.render() }
+
+    public func servicesText() -> String {
+        guard let r = lock.withLock({ report }) else { return "no configuration yet\n" }
+        return MeshReport.servicesTable(r.result.ir, pods: MeshReport.pods(of: workloads))
+    }
 }

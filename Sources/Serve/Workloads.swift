@@ -187,6 +187,11 @@ public final class LocalWorkloads: @unchecked Sendable {
     /// further slices `<service>-local-2`, …, as the EndpointSlice controller groups them; a pod that
     /// resolves none of the Service's ports is left out. ExternalName Services are skipped.
     public func endpointSlices(for services: [Service]) -> [EndpointSlice] {
+        Self.endpointSlices(for: services, pods: pods)
+    }
+
+    /// ``endpointSlices(for:)`` over the given pods (also used to preview planned pods offline).
+    public static func endpointSlices(for services: [Service], pods: [LocalPod]) -> [EndpointSlice] {
         let all = pods.filter { !$0.identityOnly }
         guard !all.isEmpty else { return [] }
         var out: [EndpointSlice] = []
@@ -456,7 +461,8 @@ public final class LocalWorkloads: @unchecked Sendable {
                     diags.append(Diagnostic(.warning, "\(lead): give Service \(names) EndpointSlices (label \(EndpointSlice.serviceNameLabel)) listing its endpoints",
                                             location: location))
                 } else if selecting.isEmpty {
-                    diags.append(Diagnostic(.warning, "\(lead) (no Service selects its pods)", location: location))
+                    diags.append(Diagnostic(.info, "\(lead); no Service selects its pods, which get addresses as mesh clients (sluice services lists them)",
+                                            location: location))
                 } else {
                     let names = selecting.map { "\(ns)/\($0.metadata.name)" }.joined(separator: ", ")
                     diags.append(Diagnostic(.info, "\(lead); Service \(names) uses its own EndpointSlices", location: location))

@@ -14,6 +14,8 @@ public protocol AdminDataSource: Sendable {
     func diagnosticsText() -> String
     /// `/metrics`: Prometheus text.
     func metricsText() -> String
+    /// `/services`: Service ports with their cluster IPs (mesh frontends), routes, endpoints, and the local pods.
+    func servicesText() -> String
 }
 
 /// The admin listener (default 127.0.0.1:15000, loopback unless configured).
@@ -77,10 +79,12 @@ final class AdminHandler: ChannelInboundHandler {
             return (.ok, "application/json", source.configDump())
         case "/diagnostics":
             return (.ok, "text/plain", source.diagnosticsText())
+        case "/services":
+            return (.ok, "text/plain", source.servicesText())
         case "/metrics":
             return (.ok, "text/plain; version=0.0.4", source.metricsText())
         case "/":
-            return (.ok, "text/plain", "/readyz /status[?format=json] /config_dump /diagnostics /metrics\n")
+            return (.ok, "text/plain", "/readyz /status[?format=json] /services /config_dump /diagnostics /metrics\n")
         default:
             return (.notFound, "text/plain", "not found\n")
         }

@@ -14,7 +14,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A Kubernetes Gateway API (+ GAMMA mesh) implementation.",
-        subcommands: [Check.self, Serve.self, EchoCommand.self, ConformanceCommand.self])
+        subcommands: [Check.self, Serve.self, Services.self, Describe.self, EchoCommand.self, ConformanceCommand.self])
 
     /// Like `ParsableCommand.main()`, but usage errors exit with status 2 (the issue's contract
     /// for `sluice check`), not ArgumentParser's 64.
@@ -80,6 +80,66 @@ struct Check: ParsableCommand {
             FileHandle.standardError.write(Data(("not accepted: " + bad.joined(separator: "; ") + "\n").utf8))
         }
         throw ExitCode(report.exitCode)
+    }
+}
+
+/// `sluice services -f PATH...`: every Service port's cluster IP (the mesh frontend), its routes and
+/// endpoints, and the local pods with their addresses.
+struct Services: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List Services with their cluster IPs (mesh frontends), routes and endpoints, and the local pods.",
+        discussion: """
+        Computed from the files as `sluice serve` would serve them; pod addresses are the ones `sluice serve`
+        gives unless another process holds them (a running server's admin /services shows the actual ones).
+        """)
+
+    @Option(name: [.customShort("f"), .customLong("filename")], help: "File or folder of YAML/JSON manifests (repeatable).")
+    var paths: [String] = []
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+    }
+
+    func run() throws {
+        let (report, pods) = MeshReport.offline(paths: paths)
+        FileHandle.standardError.write(Data(report.renderDiagnostics().utf8))
+        print(MeshReport.servicesTable(report.result.ir, pods: pods), terminator: "")
+    }
+}
+
+/// `sluice describe service NS/NAME -f PATH... [--from NS]`.
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a Service as the mesh serves it: routes per port (producer/consumer), rule order, endpoints.")
+
+    enum Kind: String, ExpressibleByArgument { case service }
+
+    @Argument(help: "What to describe: service.")
+    var kind: Kind
+
+    @Argument(help: "NAMESPACE/NAME (or NAME in namespace default).")
+    var name: String
+
+    @Option(name: [.customShort("f"), .customLong("filename")], help: "File or folder of YAML/JSON manifests (repeatable).")
+    var paths: [String] = []
+
+    @Option(name: .customLong("from"), help: "Show what a client in this namespace gets.")
+    var from: String?
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+    }
+
+    func run() throws {
+        let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
+        let (ns, n) = parts.count == 2 ? (parts[0], parts[1]) : ("default", parts[0])
+        let (report, _) = MeshReport.offline(paths: paths)
+        FileHandle.standardError.write(Data(report.renderDiagnostics().utf8))
+        guard let text = MeshReport.describe(report.result.ir, namespace: ns, name: n, from: from) else {
+            FileHandle.standardError.write(Data("Service \(ns)/\(n) not found (or it has no TCP port / no cluster IP)\n".utf8))
+            throw ExitCode(1)
+        }
+        print(text, terminator: "")
     }
 }
 

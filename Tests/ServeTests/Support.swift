@@ -137,13 +137,15 @@ enum RawHTTP {
         }
     }
 
-    static func get(_ address: String, _ port: Int, _ path: String, host: String? = nil,
-                    timeout: TimeAmount = .seconds(5)) async throws -> RawResponse {
+    static func get(_ address: String, _ port: Int, _ path: String, host: String? = nil, headers: [(String, String)] = [],
+                    source: String? = nil, timeout: TimeAmount = .seconds(5)) async throws -> RawResponse {
         let loop = WL.group.next()
         let promise = loop.makePromise(of: String.self)
         let channel: Channel
         do {
-            channel = try await ClientBootstrap(group: loop)
+            var bootstrap = ClientBootstrap(group: loop)
+            if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+            channel = try await bootstrap
                 .connectTimeout(.seconds(2))
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Collector(promise: promise)) }
@@ -154,7 +156,8 @@ enum RawHTTP {
             throw error
         }
         let timer = loop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? "\(address):\(port)")\r\nConnection: close\r\n\r\n"
+        let extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host ?? "\(address):\(port)")\r\n\(extra)Connection: close\r\n\r\n"
         try await channel.writeAndFlush(ByteBuffer(string: request)).get()
         let text = try await promise.futureResult.get()
         timer.cancel()
