@@ -163,4 +163,23 @@ public enum MeshReport {
             r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined()
         }.joined(separator: "\n") + "\n"
     }
+
+    /// Consumer routes that no client can use yet: their namespace has no pod the mesh knows (no
+    /// local pod, no EndpointSlice endpoint naming a pod there). Info only — a pod may come later.
+    public static func clientDiagnostics(_ ir: IRSnapshot, identities: SourceAddressIdentities,
+                                         locations: [ObjectKey: SourceLocation] = [:]) -> [Diagnostic] {
+        let namespacesWithClients = Set(identities.all.map(\.identity.namespace))
+        var seen: Set<String> = []
+        var out: [Diagnostic] = []
+        for s in ir.meshServices {
+            for c in s.consumerRoutes where !namespacesWithClients.contains(c.clientNamespace) {
+                for name in Set(c.routes.map(\.route.name)).sorted() where seen.insert("\(c.clientNamespace)/\(name)").inserted {
+                    let key = ObjectKey(group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: c.clientNamespace, name: name)
+                    out.append(Diagnostic(.info, "consumer route for Service \(s.service.namespace)/\(s.service.name): it applies only to clients in namespace \(c.clientNamespace), which has no pods yet, so no request follows it",
+                                          location: locations[key], object: key))
+                }
+            }
+        }
+        return out
+    }
 }

@@ -87,13 +87,14 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         // synthesised for Services without slices of their own list listening pods.
         let resources = snap.resources().0
         let workloadDiagnostics = await workloads.reconcile(resources)
-        let report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: options.translator,
+        var report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: options.translator,
                                      augment: { [workloads] snapshot in
                                          workloads.addEndpointSlices(to: &snapshot)
                                          return workloadDiagnostics
                                      })
-        let table = RoutingTable(ir: report.result.ir, version: snap.version,
-                                 identities: workloads.identities(resources))
+        let identities = workloads.identities(resources)
+        let table = RoutingTable(ir: report.result.ir, version: snap.version, identities: identities)
+        report.diagnostics += MeshReport.clientDiagnostics(report.result.ir, identities: identities, locations: resources.locations)
         services.swap(table)
         let outcomes = await server.reconcile(with: table)
         let errors = report.diagnostics.filter { $0.severity == .error }.count
