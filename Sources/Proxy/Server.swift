@@ -7,41 +7,77 @@ import NIOPosix
 import NIOSSL
 import Routing
 
-/// Peeks at the first bytes of a connection: the HTTP/2 connection preface means h2c with prior
-/// knowledge, anything else is HTTP/1.1 (../shared/DESIGN.md §6: swift-nio-http2 has no
-/// `Upgrade: h2c` upgrader, so both are served on one port by sniffing).
+/// What a connection speaks, decided from its first bytes.
+enum SniffedProtocol: Equatable {
+    case http1, http2, tcp
+
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    /// Gateway listener ports: the HTTP/2 connection preface means h2c with prior knowledge,
+    /// anything else is HTTP/1.1 (../shared/DESIGN.md §6: swift-nio-http2 has no `Upgrade: h2c`
+    /// upgrader, so both are served on one port by sniffing). Nil = need more bytes.
+    static func httpOnly(_ bytes: ByteBufferView) -> SniffedProtocol? {
+        let n = min(bytes.count, preface.count)
+        let isPrefix = bytes.prefix(n).elementsEqual(preface.prefix(n))
+        if isPrefix && n < preface.count { return nil }
+        return isPrefix ? .http2 : .http1
+    }
+
+    /// Mesh ports whose protocol is not declared: HTTP when the bytes begin like an HTTP/1 request
+    /// line (an upper-case method token and a space) or the HTTP/2 preface, raw TCP otherwise.
+    static func httpOrTCP(_ bytes: ByteBufferView) -> SniffedProtocol? {
+        if let h2 = httpOnly(bytes), h2 == .http2 { return .http2 }
+        if bytes.count < preface.count, bytes.elementsEqual(preface.prefix(bytes.count)) { return nil }
+        var count = 0
+        for b in bytes {
+            if b == UInt8(ascii: " ") { return count > 0 ? .http1 : .tcp }
+            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b) || b == UInt8(ascii: "-") else { return .tcp }
+            count += 1
+            if count > 20 { return .tcp }
+        }
+        return nil
+    }
+}
+
+/// Holds a connection's first bytes until `decide` can tell its protocol, lets `configure` set up
+/// the pipeline for it (bytes arriving meanwhile are held too), then hands everything on and steps aside.
 final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     private var buffered: ByteBuffer?
-    private let configureHTTP1: (Channel) -> EventLoopFuture<Void>
-    private let configureHTTP2: (Channel) -> EventLoopFuture<Void>
+    private var configuring = false
+    private let decide: (ByteBufferView) -> SniffedProtocol?
+    private let configure: (Channel, SniffedProtocol) -> EventLoopFuture<Void>
 
-    init(http1: @escaping (Channel) -> EventLoopFuture<Void>, http2: @escaping (Channel) -> EventLoopFuture<Void>) {
-        configureHTTP1 = http1
-        configureHTTP2 = http2
+    init(decide: @escaping (ByteBufferView) -> SniffedProtocol?,
+         configure: @escaping (Channel, SniffedProtocol) -> EventLoopFuture<Void>) {
+        self.decide = decide
+        self.configure = configure
+    }
+
+    /// A sniffer that decides without looking (a declared protocol), once the first bytes arrive.
+    convenience init(fixed: SniffedProtocol, configure: @escaping (Channel, SniffedProtocol) -> EventLoopFuture<Void>) {
+        self.init(decide: { _ in fixed }, configure: configure)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
-        let bytes = buffered!.readableBytesView
-        let n = min(bytes.count, Self.preface.count)
-        let isPrefix = bytes.prefix(n).elementsEqual(Self.preface.prefix(n))
-        if isPrefix && n < Self.preface.count { return }  // need more bytes to decide
-        let data = buffered!
-        buffered = nil
-        let configure = isPrefix ? configureHTTP2 : configureHTTP1
-        configure(context.channel).whenComplete { [self] result in
+        if configuring { return }
+        guard let proto = decide(buffered!.readableBytesView) else { return }  // need more bytes to decide
+        configuring = true
+        configure(context.channel, proto).whenComplete { [self] result in
             guard case .success = result else {
                 context.close(promise: nil)
                 return
             }
             // The protocol handlers sit after us: hand them the bytes we held, then step aside.
-            context.fireChannelRead(self.wrapInboundOut(data))
-            context.fireChannelReadComplete()
+            if let data = buffered {
+                buffered = nil
+                context.fireChannelRead(wrapInboundOut(data))
+                context.fireChannelReadComplete()
+            }
             context.pipeline.removeHandler(self, promise: nil)
         }
     }
@@ -158,7 +194,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// be bound is reported (and logged); the others keep serving.
     public func reconcile(with table: RoutingTable) async -> [BindOutcome] {
         // Gateway listener ports and mesh frontends (every Service port on its cluster IP).
-        let wanted = Set(table.gatewayPorts.keys).union(table.meshPorts.keys)
+        let wanted = Set(table.gatewayPorts.keys).union(services.config.meshFrontends ? Array(table.meshPorts.keys) : [])
         var outcomes: [BindOutcome] = []
         var frontends: [BindAddress: TLSFrontend] = [:]
         for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {
@@ -213,62 +249,93 @@ public final class ProxyServer: @unchecked Sendable {
         services.table.gatewayPorts[addr]?.all.contains { $0.ir.proto == .https } ?? false
     }
 
-    private func bind(_ addr: BindAddress) async throws -> Channel {
+    /// Sets up an accepted connection: TLS on HTTPS ports, idle timeout, then the HTTP pipeline
+    /// (or, on mesh frontends, raw TCP forwarding) once the protocol is known.
+    private func initializeConnection(_ channel: Channel, _ addr: BindAddress) -> EventLoopFuture<Void> {
         let services = self.services
         let headerTimeout = services.config.headerReadTimeout
         let logger = self.logger
-        let connections = self.connections
-        return try await ServerBootstrap(group: group)
+        connections.add(channel)
+        // Decided per connection from the current table: a port can turn HTTPS on reload.
+        let tls = isTLSPort(addr)
+        let frontend = tls ? tlsFrontend(addr) : nil
+        let scheme = tls ? "https" : "http"
+        let idle = services.config.clientIdleTimeout
+        let http1: (Channel) -> EventLoopFuture<Void> = { ch in
+            ch.eventLoop.makeCompletedFuture {
+                var limits = NIOHTTPDecoderLimitConfiguration()
+                limits.maxHeaderFieldSize = services.config.maxHeaderFieldBytes
+                limits.maxHeaderListSize = services.config.maxHeaderListBytes
+                limits.maxHeaderFieldCount = services.config.maxHeaderCount
+                let sync = ch.pipeline.syncOperations
+                // NIO's own setup pairs the decoder with the encoder, so responses to HEAD
+                // never carry a body or a chunk terminator (RFC 9110 §9.3.2).
+                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: nil,
+                                                     withErrorHandling: false, withOutboundHeaderValidation: true,
+                                                     withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                try sync.addHandler(ProtocolErrorHandler(logger: logger))
+                try sync.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
+                try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+            }
+        }
+        let http2: (Channel) -> EventLoopFuture<Void> = { ch in
+            ch.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try stream.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+                }
+            }.map { _ in }
+        }
+        // Mesh frontends: the Service port's declared protocol, or the first bytes, decide
+        // between the HTTP data plane and raw TCP forwarding.
+        let mesh = services.table.meshPorts[addr]
+        let declared = mesh?.declaredProtocol ?? .http
+        let connectTimeout = services.config.connectTimeout
+        let configure: (Channel, SniffedProtocol) -> EventLoopFuture<Void> = { ch, proto in
+            switch proto {
+            case .http1: return http1(ch)
+            case .http2: return http2(ch)
+            case .tcp:
+                guard let mesh else { return ch.eventLoop.makeFailedFuture(TLSFrontendError(description: "TCP on a gateway port")) }
+                return MeshTCP.forward(ch, port: mesh, connectTimeout: connectTimeout, logger: logger)
+            }
+        }
+        let decide: (ByteBufferView) -> SniffedProtocol?
+        if declared == .undeclared {
+            decide = { SniffedProtocol.httpOrTCP($0) }
+        } else {
+            decide = { SniffedProtocol.httpOnly($0) }
+        }
+        if let mesh, declared == .tcp {
+            // Declared TCP: forward at once, without waiting for the client to speak first
+            // (server-first protocols such as SMTP or MySQL).
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                try channel.pipeline.syncOperations.addHandler(IdleCloser())
+            }.flatMap { MeshTCP.forward(channel, port: mesh, connectTimeout: connectTimeout, logger: logger) }
+        }
+        return channel.eventLoop.makeCompletedFuture {
+            if tls {
+                guard let frontend else {
+                    // An HTTPS listener without a usable certificate cannot complete a handshake.
+                    throw TLSFrontendError(description: "no usable certificate for \(addr)")
+                }
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: frontend.context))
+            }
+            // A connection that sends and receives nothing for this long is closed — before the
+            // first byte (a silent client), between keep-alive requests, or on HTTP/2.
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+            try channel.pipeline.syncOperations.addHandler(IdleCloser())
+            try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(decide: decide, configure: configure))
+        }
+    }
+
+    private func bind(_ addr: BindAddress) async throws -> Channel {
+        try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in
-                connections.add(channel)
-                // Decided per connection from the current table: a port can turn HTTPS on reload.
-                let tls = isTLSPort(addr)
-                let frontend = tls ? tlsFrontend(addr) : nil
-                let scheme = tls ? "https" : "http"
-                let idle = services.config.clientIdleTimeout
-                let http1: (Channel) -> EventLoopFuture<Void> = { ch in
-                    ch.eventLoop.makeCompletedFuture {
-                        var limits = NIOHTTPDecoderLimitConfiguration()
-                        limits.maxHeaderFieldSize = services.config.maxHeaderFieldBytes
-                        limits.maxHeaderListSize = services.config.maxHeaderListBytes
-                        limits.maxHeaderFieldCount = services.config.maxHeaderCount
-                        let sync = ch.pipeline.syncOperations
-                        // NIO's own setup pairs the decoder with the encoder, so responses to HEAD
-                        // never carry a body or a chunk terminator (RFC 9110 §9.3.2).
-                        try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: nil,
-                                                             withErrorHandling: false, withOutboundHeaderValidation: true,
-                                                             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                        try sync.addHandler(ProtocolErrorHandler(logger: logger))
-                        try sync.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
-                        try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
-                    }
-                }
-                let http2: (Channel) -> EventLoopFuture<Void> = { ch in
-                    ch.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
-                        stream.eventLoop.makeCompletedFuture {
-                            try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                            try stream.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
-                        }
-                    }.map { _ in }
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    if tls {
-                        guard let frontend else {
-                            // An HTTPS listener without a usable certificate cannot complete a handshake.
-                            throw TLSFrontendError(description: "no usable certificate for \(addr)")
-                        }
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: frontend.context))
-                    }
-                    // A connection that sends and receives nothing for this long is closed — before the
-                    // first byte (a silent client), between keep-alive requests, or on HTTP/2.
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(http1: http1, http2: http2))
-                }
-            }
+            .childChannelInitializer { [self] channel in initializeConnection(channel, addr) }
             .bind(host: addr.host, port: addr.port)
             .get()
     }

@@ -25,6 +25,9 @@ public struct ProxyConfig: Sendable {
     public var maxHeaderFieldBytes: Int = 16 * 1024
     public var maxHeaderListBytes: Int = 64 * 1024
     public var maxHeaderCount: Int = 200
+    /// Serve mesh frontends (every Service port on its cluster IP). Off = gateway listeners only
+    /// (`sluice serve --no-mesh`).
+    public var meshFrontends = true
 
     public init() {}
 }

@@ -95,3 +95,36 @@ public final class CompiledMeshPort: Sendable {
         return (set, .route(route))
     }
 }
+
+/// What a Service port says it speaks, from its `appProtocol` (GEP-1911) or, failing that, its
+/// name (Istio's `<protocol>[-<suffix>]` convention, e.g. `http`, `http-alt`, `tcp`, `grpc`).
+public enum DeclaredProtocol: Sendable, Equatable {
+    /// HTTP/1.1 or HTTP/2 (h2c, gRPC): served by the HTTP data plane.
+    case http
+    /// Raw TCP (or TLS passed through): forwarded byte for byte to an endpoint.
+    case tcp
+    /// Nothing declared: the first bytes decide.
+    case undeclared
+
+    public static func of(appProtocol: String?, portName: String?) -> DeclaredProtocol {
+        let httpish: Set<String> = ["http", "http2", "h2c", "grpc", "grpc-web", "kubernetes.io/h2c", "kubernetes.io/ws", "ws"]
+        if let a = appProtocol?.lowercased(), !a.isEmpty {
+            return httpish.contains(a) ? .http : .tcp
+        }
+        guard let name = portName?.lowercased(), !name.isEmpty else { return .undeclared }
+        let prefix = String(name.split(separator: "-", maxSplits: 1).first ?? "")
+        if httpish.contains(prefix) { return .http }
+        if ["tcp", "https", "tls", "mongo", "mysql", "redis"].contains(prefix) { return .tcp }
+        return .undeclared
+    }
+}
+
+extension CompiledMeshPort {
+    public var declaredProtocol: DeclaredProtocol { DeclaredProtocol.of(appProtocol: ir.appProtocol, portName: ir.portName) }
+
+    /// The Service's own endpoints (where TCP and route-less traffic goes).
+    public var endpoints: [EndpointIR] {
+        if case .service(let t) = ir.defaultBackend.destination { return t.endpoints }
+        return []
+    }
+}

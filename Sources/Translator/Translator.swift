@@ -41,7 +41,7 @@ public struct TranslatorConfig: Sendable {
 /// features are supported. `ConformanceRunTests` fails if any test whose features are all claimed
 /// did not run and pass.
 public enum SupportedFeatures {
-    public static let claimed: [String] = implementedInDataPlane
+    public static var claimed: [String] { implementedInDataPlane }
 
     /// Features whose behaviour the HTTP data plane implements — what `sluice conformance` runs by
     /// default. Not a claim: a feature is claimed only when all of its conformance tests pass.

@@ -162,6 +162,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-access-log"), help: "Do not print JSON access log lines to standard output.")
     var noAccessLog = false
 
+    @Flag(name: .customLong("no-mesh"), help: "Serve Gateway listeners only: no mesh frontends on Service cluster IPs.")
+    var noMesh = false
+
     @Option(name: .customLong("event-loops"), help: "Number of event loop threads (default: one per core).")
     var eventLoops: Int?
 
@@ -196,6 +199,7 @@ struct Serve: AsyncParsableCommand {
         options.adminHost = String(parts[0])
         options.adminPort = Int(parts[1])!
         options.accessLog = !noAccessLog
+        options.proxy.meshFrontends = !noMesh
         if let n = eventLoops { options.eventLoops = n }
         options.gracePeriod = .seconds(Int64(gracePeriod))
         options.proxy.loadBalancing = loadBalancing == "round-robin" ? .roundRobin : .leastRequest

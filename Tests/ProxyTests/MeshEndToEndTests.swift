@@ -2,6 +2,7 @@ import ControlPlane
 import Foundation
 import IR
 import NIOCore
+import NIOPosix
 @testable import Proxy
 import Routing
 import Testing
@@ -170,5 +171,106 @@ struct MeshEndToEndTests {
         let redirect = try await TestClient.send(to: vip, port: p1, .GET, "/moved/a", host: "multi")
         #expect(redirect.status == 302)
         #expect(redirect.header("location") == "http://multi:8443/moved/a", "\(redirect.header("location") ?? "none")")
+    }
+
+    @Test("raw TCP through a mesh frontend: a port named tcp is forwarded at once; an undeclared port whose first bytes are not HTTP too")
+    func rawTCP() async throws {
+        let echo = try await RawTCPEcho.start()
+        let id = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let ns = "mesh-tcp-\(id)"
+        let declared = E2E.nextPort(), undeclared = E2E.nextPort()
+        let yaml = [
+            Self.namespace(ns),
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: raw, namespace: \(ns)}
+            spec:
+              ports:
+              - {name: tcp, port: \(declared), targetPort: \(echo.port)}
+              - {name: other, port: \(undeclared), targetPort: \(echo.port)}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: raw-1
+              namespace: \(ns)
+              labels: {kubernetes.io/service-name: raw}
+            addressType: IPv4
+            ports:
+            - {name: tcp, port: \(echo.port)}
+            - {name: other, port: \(echo.port)}
+            endpoints:
+            - addresses: ["\(echo.host)"]
+              conditions: {ready: true}
+            """,
+        ].joined(separator: "\n---\n")
+        let mesh = try await RunningMesh(yaml, identities: [:])
+        defer { Task { await mesh.shutdown() } }
+        let vip = try mesh.vip(ns, "raw")
+        let payload: [UInt8] = [0x00, 0x01, 0x02] + Array("binary, not HTTP\n".utf8)
+        for port in [declared, undeclared] {
+            let got = try await RawTCPEcho.roundTrip(host: vip, port: port, payload)
+            #expect(got == payload, "port \(port): echoed \(got.count) bytes")
+        }
+    }
+}
+
+/// A TCP server that writes back what it reads (the other end of the mesh TCP tests).
+final class RawTCPEcho: Sendable {
+    let host: String
+    let port: Int
+    let channel: Channel
+
+    private init(host: String, port: Int, channel: Channel) {
+        self.host = host
+        self.port = port
+        self.channel = channel
+    }
+
+    final class Echo: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.writeAndFlush(data, promise: nil) }
+    }
+
+    static func start() async throws -> RawTCPEcho {
+        let host = "127.1.\(Int.random(in: 200...250)).\(Int.random(in: 1...250))"
+        let ch = try await ServerBootstrap(group: E2E.backendGroup)
+            .childChannelInitializer { c in c.eventLoop.makeCompletedFuture { try c.pipeline.syncOperations.addHandler(Echo()) } }
+            .bind(host: host, port: 0).get()
+        return RawTCPEcho(host: host, port: ch.localAddress!.port!, channel: ch)
+    }
+
+    final class Collect: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let want: Int
+        let promise: EventLoopPromise<[UInt8]>
+        var got: [UInt8] = []
+        init(want: Int, promise: EventLoopPromise<[UInt8]>) {
+            self.want = want
+            self.promise = promise
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            got += Array(unwrapInboundIn(data).readableBytesView)
+            if got.count >= want { promise.succeed(got) }
+        }
+        func channelInactive(context: ChannelHandlerContext) { promise.succeed(got) }
+    }
+
+    static func roundTrip(host: String, port: Int, _ payload: [UInt8]) async throws -> [UInt8] {
+        let loop = E2E.backendGroup.next()
+        let promise = loop.makePromise(of: [UInt8].self)
+        let ch = try await ClientBootstrap(group: loop)
+            .channelInitializer { c in
+                c.eventLoop.makeCompletedFuture { try c.pipeline.syncOperations.addHandler(Collect(want: payload.count, promise: promise)) }
+            }
+            .connect(host: host, port: port).get()
+        let timer = loop.scheduleTask(in: .seconds(5)) { ch.close(promise: nil) }
+        try await ch.writeAndFlush(ByteBuffer(bytes: payload)).get()
+        let got = try await promise.futureResult.get()
+        timer.cancel()
+        try? await ch.close()
+        return got
     }
 }

@@ -218,6 +218,10 @@ final class RunningGateway: Sendable {
         else {
             throw TestClientError(description: "Gateway \(s.gateway) is not in the IR:\n\(report.renderDiagnostics())")
         }
+        // Gateway tests share Service names across parallel tests: their mesh frontends (same cluster
+        // IP and port) would collide, and they are not under test here (MeshEndToEndTests are).
+        var config = config
+        config.meshFrontends = false
         let services = ProxyServices(table: RoutingTable(ir: report.result.ir, version: 1), config: config)
         let server = ProxyServer(group: E2E.proxyGroup, services: services, logger: E2E.logger)
         let outcomes = await server.reconcile(with: services.table)
