@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "EchoTests", dependencies: ["Echo",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio")]),
-        .testTarget(name: "ServeTests", dependencies: ["Serve", "Echo", "GatewayAPI", "ControlPlane",
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "Echo", "GatewayAPI", "ControlPlane", "Proxy",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]

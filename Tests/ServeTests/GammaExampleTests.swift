@@ -14,16 +14,8 @@ import Testing
     @Test("the seed example: version: new → v2, otherwise v1; the consumer route gives canary-team v2 only",
           .enabled(if: getuid() == 0, "Service port 80 needs root (or CAP_NET_BIND_SERVICE): skipped, not passed"))
     func seedExample() async throws {
-        var options = ServeOptions(paths: [Self.root.appendingPathComponent("examples/gamma-header-routing").path,
-                                           Self.root.appendingPathComponent("examples/gamma-consumer-route").path])
-        options.adminPort = 0
-        options.accessLog = false
-        options.eventLoops = 1
-        options.gracePeriod = .milliseconds(20)
-        var logger = Logger(label: "sluice.gamma-example-test")
-        logger.logLevel = .critical
-        let runtime = ServeRuntime(options: options, logger: logger)
-        let outcomes = try await runtime.start()
+        let (runtime, outcomes) = try await WL.startRuntime(paths: [Self.root.appendingPathComponent("examples/gamma-header-routing").path,
+                                           Self.root.appendingPathComponent("examples/gamma-consumer-route").path], label: "sluice.gamma-example-test")
         do {
             #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.map { "\($0.address) \($0.error ?? "ok")" })")
             let vip = try #require(runtime.services.table.ir.meshServices.first { $0.service.name == "my-server" }?.clusterIP)

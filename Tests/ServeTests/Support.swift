@@ -1,9 +1,11 @@
 import ControlPlane
 import Foundation
 import GatewayAPI
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Proxy
 import Serve
 
 /// Shared pieces of the local-workload tests.
@@ -20,6 +22,20 @@ enum WL {
     }
 
     private static let ports = NIOLockedValueBox(Int.random(in: 20_000...45_000))
+    /// A quiet `ServeRuntime` over `paths` (ephemeral admin port, one event loop, no access log),
+    /// started; the caller shuts it down.
+    static func startRuntime(paths: [String], label: String) async throws -> (ServeRuntime, [BindOutcome]) {
+        var options = ServeOptions(paths: paths)
+        options.adminPort = 0
+        options.accessLog = false
+        options.eventLoops = 1
+        options.gracePeriod = .milliseconds(20)
+        var logger = Logger(label: label)
+        logger.logLevel = .critical
+        let runtime = ServeRuntime(options: options, logger: logger)
+        return (runtime, try await runtime.start())
+    }
+
     static func nextPort() -> Int { ports.withLockedValue { $0 += 1; return $0 } }
 
     /// Loads YAML documents and decodes them as a translator snapshot would see them.

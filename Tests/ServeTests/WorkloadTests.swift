@@ -299,15 +299,7 @@ struct ServeWorkloadTests {
         #expect(!pre.diagnostics.contains { $0.severity == .error }, "\(pre.renderDiagnostics())")
         let address = try #require(pre.result.ir.gateways.first { $0.gateway.name == gateway }?.addresses.first)
 
-        var options = ServeOptions(paths: [dir.path])
-        options.adminPort = 0
-        options.accessLog = false
-        options.eventLoops = 1
-        options.gracePeriod = .milliseconds(20)
-        var logger = Logger(label: "sluice.workloads-test")
-        logger.logLevel = .critical
-        let runtime = ServeRuntime(options: options, logger: logger)
-        let outcomes = try await runtime.start()
+        let (runtime, outcomes) = try await WL.startRuntime(paths: [dir.path], label: "sluice.workloads-test")
         do {
             #expect(outcomes.allSatisfy { $0.error == nil }, "\(outcomes.map { "\($0.address) \($0.error ?? "ok")" })")
             let pods = runtime.workloads.pods(matching: ["app": "infra-backend-v1"], namespace: ns)
