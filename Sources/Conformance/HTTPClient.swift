@@ -48,6 +48,9 @@ struct ClientError: Error, CustomStringConvertible {
 struct ClientTLS: Sendable {
     var sni: String?
     var trustedPEM: String?
+    /// The client certificate and key to present (`tls.clientCertificateFromSecret`).
+    var clientCertificatePEM: String? = nil
+    var clientKeyPEM: String? = nil
 
     func handler() throws -> NIOSSLClientHandler {
         var config = TLSConfiguration.makeClientConfiguration()
@@ -57,6 +60,10 @@ struct ClientTLS: Sendable {
             config.certificateVerification = sni == nil ? .noHostnameVerification : .fullVerification
         } else {
             config.certificateVerification = .none
+        }
+        if let c = clientCertificatePEM, let k = clientKeyPEM {
+            config.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(c.utf8)).map { .certificate($0) }
+            config.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(k.utf8), format: .pem))
         }
         return try NIOSSLClientHandler(context: NIOSSLContext(configuration: config), serverHostname: sni)
     }

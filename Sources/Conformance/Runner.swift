@@ -291,6 +291,11 @@ public final class ConformanceRunner: @unchecked Sendable {
             let trust = c["tls"]?["trustedCertificateFromSecret"]
             let id = "\(trust?["namespace"]?.string ?? "")/\(trust?["name"]?.string ?? "")"
             tls = ClientTLS(sni: c["request"]?["sni"]?.string, trustedPEM: trust == nil ? nil : certificates[id]?["tls.crt"])
+            if let client = c["tls"]?["clientCertificateFromSecret"] {
+                let cid = "\(client["namespace"]?.string ?? "")/\(client["name"]?.string ?? "")"
+                tls?.clientCertificatePEM = certificates[cid]?["tls.crt"]
+                tls?.clientKeyPEM = certificates[cid]?["tls.key"]
+            }
         }
         return Target(address: address, port: port, tls: tls)
     }
@@ -335,6 +340,16 @@ public final class ConformanceRunner: @unchecked Sendable {
             if attempt > 0 { try? await Task.sleep(nanoseconds: 150_000_000) }
             var sent = sentRequest(c, target: target)
             let expectNon200 = c["expectNon200"]?.bool == true
+            // The TLS handshake (or the connection) must fail: any HTTP response is a failure.
+            if c["expectConnectionFailure"]?.bool == true {
+                if let r = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
+                                                                 method: sent.method, target: sent.target, host: sent.host,
+                                                                 headers: sent.headers, tls: target.tls, source: target.source) {
+                    last = "got HTTP \(r.status), want the connection to fail"
+                    continue
+                }
+                return nil
+            }
             do {
                 let r = try await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                              method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,

@@ -320,7 +320,7 @@ public final class ProxyServer: @unchecked Sendable {
                     // An HTTPS listener without a usable certificate cannot complete a handshake.
                     throw TLSFrontendError(description: "no usable certificate for \(addr)")
                 }
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: frontend.context))
+                try channel.pipeline.syncOperations.addHandler(frontend.makeHandler())
             }
             // A connection that sends and receives nothing for this long is closed — before the
             // first byte (a silent client), between keep-alive requests, or on HTTP/2.

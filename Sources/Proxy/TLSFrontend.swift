@@ -24,6 +24,9 @@ struct ServingCertificate: Sendable {
 final class TLSFrontend: Sendable {
     let context: NIOSSLContext
     let certificates: HostTable<ServingCertificate>
+    /// GEP-91 `AllowInsecureFallback`: the client certificate is requested but a missing or
+    /// invalid one does not end the handshake.
+    let insecureFallback: Bool
 
     /// Builds the frontend for a port's HTTPS listeners, or nil when none has a usable certificate.
     /// Unparseable certificates are skipped and reported in `problems` (the translator has already
@@ -47,6 +50,24 @@ final class TLSFrontend: Sendable {
         var config = TLSConfiguration.makeServerConfiguration(certificateChain: fallback.chain.map { .certificate($0) },
                                                               privateKey: .privateKey(fallback.key))
         config.applicationProtocols = ["h2", "http/1.1"]
+        // Frontend client-certificate validation (Gateway `spec.tls.frontend`, GEP-91) is per port:
+        // "default" for every port, "perPort" overriding it; the translator resolved it onto each
+        // listener, so the listeners sharing this port carry the same settings.
+        var insecureFallback = false
+        if let validation = port.all.lazy.compactMap({ $0.ir.tls?.clientValidation }).first {
+            do {
+                let roots = try validation.caCertificatesPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
+                config.trustRoots = .certificates(roots)
+                // "AllowValidOnly": a client without a certificate that chains to these CAs is refused
+                // in the handshake. "AllowInsecureFallback": requested, but the connection proceeds.
+                insecureFallback = validation.allowInsecureFallback
+                config.certificateVerification = insecureFallback ? .optionalVerification : .noHostnameVerification
+                config.sendCANameList = true
+            } catch {
+                problems.append("TLS on \(port.address):\(port.port): client CA certificates do not parse: \(error); the port is not served")
+                return nil
+            }
+        }
         config.sslContextCallback = { values, promise in
             guard let name = values.serverHostname?.lowercased(), let cert = table.lookup(name) else {
                 promise.succeed(.noChanges)
@@ -58,16 +79,27 @@ final class TLSFrontend: Sendable {
             promise.succeed(override)
         }
         do {
-            return TLSFrontend(context: try NIOSSLContext(configuration: config), certificates: table)
+            return TLSFrontend(context: try NIOSSLContext(configuration: config), certificates: table,
+                               insecureFallback: insecureFallback)
         } catch {
             problems.append("TLS on \(port.address):\(port.port): \(error)")
             return nil
         }
     }
 
-    private init(context: NIOSSLContext, certificates: HostTable<ServingCertificate>) {
+    private init(context: NIOSSLContext, certificates: HostTable<ServingCertificate>, insecureFallback: Bool) {
         self.context = context
         self.certificates = certificates
+        self.insecureFallback = insecureFallback
+    }
+
+    /// The handler for one accepted connection. With insecure fallback a presented certificate is
+    /// accepted whatever it chains to (the connection is treated like one without a certificate).
+    func makeHandler() -> NIOSSLServerHandler {
+        guard insecureFallback else { return NIOSSLServerHandler(context: context) }
+        return NIOSSLServerHandler(context: context, customVerificationCallback: { _, promise in
+            promise.succeed(.certificateVerified)
+        })
     }
 
     static func parse(_ c: CertificateIR) throws -> ServingCertificate {

@@ -54,6 +54,7 @@ public enum SupportedFeatures {
         "HTTPRouteBackendTimeout", "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteCORS",
         "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode", "HTTPRoute308RedirectStatusCode",
         "HTTPRouteParentRefPort", "HTTPRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket", "ListenerSet",
+        "GatewayFrontendClientCertificateValidation", "GatewayFrontendClientCertificateValidationInsecureFallback",
         // MESH-HTTP (GAMMA): the mesh frontends serve the same compiled HTTPRoutes.
         "Mesh", "MeshClusterIPMatching", "MeshConsumerRoute", "MeshHTTPRouteRewritePath", "MeshHTTPRouteSchemeRedirect",
         "MeshHTTPRouteRedirectPort", "MeshHTTPRouteRedirectPath", "MeshHTTPRouteBackendRequestHeaderModification",
