@@ -132,6 +132,22 @@ public struct CheckReport: Sendable {
                 }
             }
         }
+        // Services as the mesh serves them: cluster IP (the mesh frontend) and ports.
+        var servicePorts: [String: (ip: String, ports: [Int], routed: Bool)] = [:]
+        var serviceOrder: [String] = []
+        for m in result.ir.meshServices {
+            let name = "\(m.service.namespace)/\(m.service.name)"
+            if servicePorts[name] == nil { serviceOrder.append(name) }
+            var entry = servicePorts[name] ?? (m.clusterIP ?? "<none>", [], false)
+            entry.ports.append(m.port)
+            entry.routed = entry.routed || m.producerRoutes != nil || !m.consumerRoutes.isEmpty
+            servicePorts[name] = entry
+        }
+        for name in serviceOrder {
+            let e = servicePorts[name]!
+            rows.append(["Service", name, "\(e.ip):" + e.ports.map(String.init).joined(separator: ","),
+                         e.routed ? "mesh routes attached" : "no mesh route"])
+        }
         let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in
             (0..<3).map { r[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + r[3]

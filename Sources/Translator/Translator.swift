@@ -55,6 +55,7 @@ public enum SupportedFeatures {
         "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode", "HTTPRoute308RedirectStatusCode",
         "HTTPRouteParentRefPort", "HTTPRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket", "ListenerSet",
         "GatewayFrontendClientCertificateValidation", "GatewayFrontendClientCertificateValidationInsecureFallback",
+        "GatewayAddressEmpty",
         // MESH-HTTP (GAMMA): the mesh frontends serve the same compiled HTTPRoutes.
         "Mesh", "MeshClusterIPMatching", "MeshConsumerRoute", "MeshHTTPRouteRewritePath", "MeshHTTPRouteSchemeRedirect",
         "MeshHTTPRouteRedirectPort", "MeshHTTPRouteRedirectPath", "MeshHTTPRouteBackendRequestHeaderModification",
