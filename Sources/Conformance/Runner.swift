@@ -3,6 +3,7 @@ import Foundation
 import GatewayAPI
 import IR
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
@@ -33,6 +34,8 @@ public struct ConformanceOptions: Sendable {
     public var profile: String?
     /// Features the run treats as supported; tests needing others are skipped, as upstream does.
     public var supportedFeatures: Set<String>
+    /// A test still running after this long fails (`--test-timeout`).
+    public var testTimeout: Duration = .seconds(120)
     public init(corpus: URL, supportedFeatures: Set<String>) {
         self.corpus = corpus
         self.supportedFeatures = supportedFeatures
@@ -134,13 +137,42 @@ public final class ConformanceRunner: @unchecked Sendable {
             return ConformanceTestResult(name: t.name, features: t.features, profile: t.profile, outcome: o,
                                          seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
+        if let loadError = t.loadError { return result(.failed([loadError])) }
         if let why = skipReason(t) { return result(.skipped(why)) }
-        do {
-            let failures = try await execute(t)
-            return result(failures.isEmpty ? .passed : .failed(failures))
-        } catch {
-            return result(.failed(["\(error)"]))
+        // A per-test deadline: a test that hangs fails and the run goes on (the next test's publish
+        // unbinds whatever it left; `shutdown()` stops the rest). The work is cancelled; whatever
+        // it still awaits ends with its own request timeout.
+        let deadline = options.testTimeout
+        let failures: [String] = await withCheckedContinuation { (cont: CheckedContinuation<[String], Never>) in
+            let resumed = NIOLockedValueBox(false)
+            let resumeOnce: @Sendable ([String]) -> Void = { value in
+                let first = resumed.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { cont.resume(returning: value) }
+            }
+            let work = Task {
+                do {
+                    resumeOnce(try await self.execute(t))
+                } catch {
+                    resumeOnce(["\(error)"])
+                }
+            }
+            Task {
+                try? await Task.sleep(for: deadline)
+                if !work.isCancelled {
+                    work.cancel()
+                    resumeOnce(["did not finish within the per-test deadline of \(deadline) (--test-timeout)"])
+                }
+            }
         }
+        return result(failures.isEmpty ? .passed : .failed(failures))
+    }
+
+    /// What is still running after `shutdown()`: bound addresses and local pods (both must be empty).
+    public func leftovers() -> [String] {
+        server.bound.map { "listening on \($0)" } + workloads.pods.map { "pod \($0.namespace)/\($0.name) still running" }
     }
 
     func execute(_ t: ConformanceTest) async throws -> [String] {
@@ -152,6 +184,11 @@ public final class ConformanceRunner: @unchecked Sendable {
                     file: "base/\(t.profile).yaml")
         store.apply(ConformanceCorpus.substitute(t.manifests), file: "\(t.name)/manifests.yaml")
         var report = await publish(store)
+        // Manifests that do not even parse: the test cannot mean what it says.
+        let broken = store.diagnostics.filter {
+            $0.severity == .error && $0.location?.file == "\(t.name)/manifests.yaml" && $0.message.hasPrefix("YAML")
+        }
+        if !broken.isEmpty { return broken.map { "manifests.yaml is malformed: \($0)" } }
         var failures: [String] = []
         var previous: [String: Int] = [:]
 
@@ -174,6 +211,7 @@ public final class ConformanceRunner: @unchecked Sendable {
             if let m = await runWeights(w, test: t, report: report) { failures.append(m) }
         }
         for step in t.spec["steps"]?.array ?? [] {
+            try Task.checkCancellation()  // past the deadline: do not touch the data plane any more
             if let yaml = step["apply"]?.string {
                 let text = store.substituteConfigMapData(ConformanceCorpus.substitute(yaml))
                 previous = [:]

@@ -327,6 +327,9 @@ struct ConformanceCommand: AsyncParsableCommand {
     @Option(name: .customLong("report"), help: "Write a ConformanceReport (gateway.networking.k8s.io/v1) YAML to this file.")
     var report: String?
 
+    @Option(name: .customLong("test-timeout"), help: "Seconds a test may run before it fails (default 120).")
+    var testTimeout: Int = 120
+
     func validate() throws {
         guard ["text", "json"].contains(output) else { throw ValidationError("-o must be text or json") }
         if allFeatures && supportedFeatures != nil { throw ValidationError("give --supported-features or --all-features, not both") }
@@ -345,6 +348,7 @@ struct ConformanceCommand: AsyncParsableCommand {
         var options = ConformanceOptions(corpus: url, supportedFeatures: features)
         options.names = self.run
         options.profile = profile
+        options.testTimeout = .seconds(max(1, testTimeout))
         let runner = ConformanceRunner(options: options, logger: logger)
         var passed = 0, failed = 0, skipped = 0
         var json: [String] = []
@@ -378,12 +382,15 @@ struct ConformanceCommand: AsyncParsableCommand {
             }
         }
         await runner.shutdown()
+        // Nothing may be left listening or running after the run.
+        let leftovers = runner.leftovers()
+        for l in leftovers { FileHandle.standardError.write(Data("after the run: \(l)\n".utf8)) }
         if output == "json" { print("[" + json.joined(separator: ",\n") + "]") }
         if let report {
             let yaml = try ConformanceReportWriter.render(results: results, corpus: url, supportedFeatures: features, version: "0.1.0")
             try yaml.write(toFile: report, atomically: true, encoding: .utf8)
         }
         print("\(passed) passed, \(failed) failed, \(skipped) skipped")
-        if failed > 0 { throw ExitCode(1) }
+        if failed > 0 || !leftovers.isEmpty { throw ExitCode(1) }
     }
 }

@@ -10,6 +10,13 @@ public struct ConformanceTest: Sendable {
     public var manifests: String
     /// The whole test.json.
     public var spec: Value
+    /// Why the test's folder could not be read (malformed test.json, unreadable manifests): the
+    /// test then fails with this message and the run goes on.
+    public var loadError: String? = nil
+}
+
+struct CorpusError: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// Reads the conformance corpus and prepares the objects a test starts from.
@@ -43,11 +50,28 @@ public enum ConformanceCorpus {
             let dir = corpus.appendingPathComponent(n)
             let jsonURL = dir.appendingPathComponent("test.json")
             guard FileManager.default.fileExists(atPath: jsonURL.path) else { continue }
-            let spec = try YAMLReader.value(String(contentsOf: jsonURL, encoding: .utf8), file: jsonURL.path)
-            let manifests = (try? String(contentsOf: dir.appendingPathComponent("manifests.yaml"), encoding: .utf8)) ?? ""
+            let spec: Value
+            do {
+                spec = try YAMLReader.value(String(contentsOf: jsonURL, encoding: .utf8), file: jsonURL.path)
+                guard spec.object != nil else { throw CorpusError(description: "not a JSON object") }
+            } catch {
+                out.append(ConformanceTest(name: n, profile: "gateway", features: [], manifests: "", spec: Value(.null),
+                                           loadError: "\(n)/test.json is malformed: \(error)"))
+                continue
+            }
+            let manifestsURL = dir.appendingPathComponent("manifests.yaml")
+            var manifests = ""
+            var loadError: String?
+            if FileManager.default.fileExists(atPath: manifestsURL.path) {
+                do {
+                    manifests = try String(contentsOf: manifestsURL, encoding: .utf8)
+                } catch {
+                    loadError = "\(n)/manifests.yaml cannot be read: \(error)"
+                }
+            }
             out.append(ConformanceTest(name: n, profile: spec["profile"]?.string ?? "gateway",
                                        features: spec["features"]?.array?.compactMap(\.string) ?? [],
-                                       manifests: manifests, spec: spec))
+                                       manifests: manifests, spec: spec, loadError: loadError))
         }
         return out
     }
