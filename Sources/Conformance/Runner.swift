@@ -249,6 +249,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         }
         version += 1
         let table = RoutingTable(ir: report.result.ir, version: version, identities: workloads.identities(snapshot))
+        server.prepare(table)
         services.swap(table)
         _ = await server.reconcile(with: table)
         return report
@@ -328,7 +329,9 @@ public final class ConformanceRunner: @unchecked Sendable {
         if c["request"]?["protocol"]?.string == "HTTPS" {
             let trust = c["tls"]?["trustedCertificateFromSecret"]
             let id = "\(trust?["namespace"]?.string ?? "")/\(trust?["name"]?.string ?? "")"
-            tls = ClientTLS(sni: c["request"]?["sni"]?.string, trustedPEM: trust == nil ? nil : certificates[id]?["tls.crt"])
+            // A named Secret the run did not generate must not turn verification off.
+            tls = ClientTLS(sni: c["request"]?["sni"]?.string,
+                            trustedPEM: trust == nil ? nil : (certificates[id]?["tls.crt"] ?? "missing Secret \(id)"))
             if let client = c["tls"]?["clientCertificateFromSecret"] {
                 let cid = "\(client["namespace"]?.string ?? "")/\(client["name"]?.string ?? "")"
                 tls?.clientCertificatePEM = certificates[cid]?["tls.crt"]
@@ -561,7 +564,20 @@ public final class ConformanceRunner: @unchecked Sendable {
 
     /// The weighted-distribution check: `samples` requests, the share each backend answered (pod
     /// name without its last two `-` segments) within `tolerance` of the expected share.
+    /// The weighted-distribution check, retried as a whole up to `maxAttempts` times (upstream's
+    /// weight.TestWeightedDistribution: one passing attempt wins).
     func runWeights(_ w: Value, test t: ConformanceTest, report: CheckReport) async -> String? {
+        let attempts = max(1, w["maxAttempts"]?.int ?? 1)
+        var last: String?
+        for i in 0..<attempts {
+            last = await runWeightsOnce(w, test: t, report: report)
+            guard let failure = last else { return nil }
+            last = attempts > 1 ? "\(failure) (attempt \(i + 1) of \(attempts))" : failure
+        }
+        return last
+    }
+
+    func runWeightsOnce(_ w: Value, test t: ConformanceTest, report: CheckReport) async -> String? {
         let request = Value(.object(Object([("request", w["request"] ?? .null)])))
         guard let target = target(for: request, test: t, report: report) else {
             return "weights: " + (t.profile == "mesh" ? meshTarget(for: request, test: t, report: report).1 : "the Gateway has no address")

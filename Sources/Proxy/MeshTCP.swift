@@ -24,8 +24,22 @@ enum MeshTCP {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(toClient) } }
                 .connect(host: endpoint.address, port: endpoint.port)
-        }.flatMapThrowing { _ in
-            try client.pipeline.syncOperations.addHandler(toUpstream)
+        }.flatMapThrowing { upstream in
+            do {
+                // Forwarded connections are not subject to the HTTP idle timeout: a TCP connection
+                // may stay quiet for long (connection pools), as through kube-proxy.
+                if let idle = try? client.pipeline.syncOperations.handler(type: IdleCloser.self) {
+                    client.pipeline.syncOperations.removeHandler(idle, promise: nil)
+                }
+                if let state = try? client.pipeline.syncOperations.handler(type: IdleStateHandler.self) {
+                    client.pipeline.syncOperations.removeHandler(state, promise: nil)
+                }
+                try client.pipeline.syncOperations.addHandler(toUpstream)
+            } catch {
+                // The client went away while we connected: do not leave the upstream open.
+                upstream.close(promise: nil)
+                throw error
+            }
         }.flatMapErrorThrowing { error in
             logger.notice("mesh TCP: cannot reach the endpoint", metadata: [
                 "endpoint": "\(endpoint.address):\(endpoint.port)", "error": "\(error)",

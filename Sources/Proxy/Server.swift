@@ -40,33 +40,52 @@ enum SniffedProtocol: Equatable {
 }
 
 /// Holds a connection's first bytes until `decide` can tell its protocol, lets `configure` set up
-/// the pipeline for it (bytes arriving meanwhile are held too), then hands everything on and steps aside.
-final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
+/// the pipeline for it, then hands everything on and steps aside. While the pipeline is being set
+/// up it stops reading (bounded memory) and holds a half-close to replay after the bytes.
+/// `fallback`, when set, decides for a client that sends nothing within `fallbackAfter` (a
+/// server-first protocol such as MySQL or SMTP on an undeclared port).
+final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = Never
 
     private var buffered: ByteBuffer?
     private var configuring = false
+    private var inputClosed = false
+    private var readPending = false
+    private var timer: Scheduled<Void>?
     private let decide: (ByteBufferView) -> SniffedProtocol?
     private let configure: (Channel, SniffedProtocol) -> EventLoopFuture<Void>
+    private let fallback: (protocol: SniffedProtocol, after: TimeAmount)?
 
     init(decide: @escaping (ByteBufferView) -> SniffedProtocol?,
-         configure: @escaping (Channel, SniffedProtocol) -> EventLoopFuture<Void>) {
+         configure: @escaping (Channel, SniffedProtocol) -> EventLoopFuture<Void>,
+         fallback: (protocol: SniffedProtocol, after: TimeAmount)? = nil) {
         self.decide = decide
         self.configure = configure
+        self.fallback = fallback
     }
 
-    /// A sniffer that decides without looking (a declared protocol), once the first bytes arrive.
-    convenience init(fixed: SniffedProtocol, configure: @escaping (Channel, SniffedProtocol) -> EventLoopFuture<Void>) {
-        self.init(decide: { _ in fixed }, configure: configure)
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let fallback else { return }
+        timer = context.eventLoop.scheduleTask(in: fallback.after) { [self] in
+            if !configuring && buffered == nil { start(context: context, fallback.protocol) }
+        }
     }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if buffered == nil { buffered = incoming } else { buffered!.writeBuffer(&incoming) }
         if configuring { return }
         guard let proto = decide(buffered!.readableBytesView) else { return }  // need more bytes to decide
+        start(context: context, proto)
+    }
+
+    private func start(context: ChannelHandlerContext, _ proto: SniffedProtocol) {
         configuring = true
+        timer?.cancel()
         configure(context.channel, proto).whenComplete { [self] result in
             guard case .success = result else {
                 context.close(promise: nil)
@@ -78,8 +97,27 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(data))
                 context.fireChannelReadComplete()
             }
-            context.pipeline.removeHandler(self, promise: nil)
+            if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+            let resumeReading = readPending
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            if resumeReading { context.channel.read() }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if configuring, let e = event as? ChannelEvent, case .inputClosed = e {
+            inputClosed = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if configuring {
+            readPending = true  // resumed once the protocol's handlers are in place
+            return
+        }
+        context.read()
     }
 }
 
@@ -179,6 +217,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// TLS termination per HTTPS address, rebuilt on every table; read at accept time, so a
     /// certificate change applies to the next connection without rebinding.
     private var tlsFrontends: [BindAddress: TLSFrontend] = [:]
+    private var preparedTable: RoutingTable?
     private let lock = NIOLock()
 
     public init(group: EventLoopGroup, services: ProxyServices, logger: Logger) {
@@ -196,16 +235,7 @@ public final class ProxyServer: @unchecked Sendable {
         // Gateway listener ports and mesh frontends (every Service port on its cluster IP).
         let wanted = Set(table.gatewayPorts.keys).union(services.config.meshFrontends ? Array(table.meshPorts.keys) : [])
         var outcomes: [BindOutcome] = []
-        var frontends: [BindAddress: TLSFrontend] = [:]
-        for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {
-            var problems: [String] = []
-            frontends[addr] = TLSFrontend.make(port: port, problems: &problems)
-            for p in problems { logger.error("cannot terminate TLS", metadata: ["address": "\(addr)", "error": "\(p)"]) }
-            if frontends[addr] == nil && problems.isEmpty {
-                logger.warning("HTTPS port without a usable certificate: handshakes fail", metadata: ["address": "\(addr)"])
-            }
-        }
-        lock.withLock { tlsFrontends = frontends }
+        if lock.withLock({ preparedTable }) !== table { prepare(table) }
         let current = lock.withLock { channels }
         for (addr, ch) in current where !wanted.contains(addr) {
             try? await ch.close()
@@ -239,6 +269,25 @@ public final class ProxyServer: @unchecked Sendable {
             return "address \(addr.host) is not configured on this machine"
         }
         return "\(addr): \(text)"
+    }
+
+    /// Builds the TLS frontends (certificates by SNI, client validation) for `table`. Call it before
+    /// publishing the table (`ProxyServices.swap`), so that a connection accepted under the new
+    /// table never meets the old certificates or validation; `reconcile` calls it if nobody did.
+    public func prepare(_ table: RoutingTable) {
+        var frontends: [BindAddress: TLSFrontend] = [:]
+        for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {
+            var problems: [String] = []
+            frontends[addr] = TLSFrontend.make(port: port, problems: &problems)
+            for p in problems { logger.error("cannot terminate TLS", metadata: ["address": "\(addr)", "error": "\(p)"]) }
+            if frontends[addr] == nil && problems.isEmpty {
+                logger.warning("HTTPS port without a usable certificate: handshakes fail", metadata: ["address": "\(addr)"])
+            }
+        }
+        lock.withLock {
+            tlsFrontends = frontends
+            preparedTable = table
+        }
     }
 
     /// The TLS frontend of an HTTPS address, nil for plaintext.
@@ -326,7 +375,11 @@ public final class ProxyServer: @unchecked Sendable {
             // first byte (a silent client), between keep-alive requests, or on HTTP/2.
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
             try channel.pipeline.syncOperations.addHandler(IdleCloser())
-            try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(decide: decide, configure: configure))
+            // Undeclared mesh ports: a client silent for 250 ms may be waiting for a server-first
+            // protocol's greeting, so it gets raw TCP (Istio's protocol sniffing does the same).
+            try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(
+                decide: decide, configure: configure,
+                fallback: declared == .undeclared ? (.tcp, .milliseconds(250)) : nil))
         }
     }
 

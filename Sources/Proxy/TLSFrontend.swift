@@ -54,7 +54,14 @@ final class TLSFrontend: Sendable {
         // "default" for every port, "perPort" overriding it; the translator resolved it onto each
         // listener, so the listeners sharing this port carry the same settings.
         var insecureFallback = false
-        if let validation = port.all.lazy.compactMap({ $0.ir.tls?.clientValidation }).first {
+        let validations = port.all.filter { $0.ir.proto == .https }.map { $0.ir.tls?.clientValidation }
+        if Set(validations).count > 1 {
+            // Listeners of different Gateways sharing one address and port disagree on client
+            // certificates: there is no handshake that honours both, so the port is not served.
+            problems.append("TLS on \(port.address):\(port.port): the HTTPS listeners sharing this address and port have different client-certificate validation; the port is not served")
+            return nil
+        }
+        if let validation = validations.first ?? nil {
             do {
                 let roots = try validation.caCertificatesPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
                 config.trustRoots = .certificates(roots)

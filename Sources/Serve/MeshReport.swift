@@ -180,6 +180,19 @@ public enum MeshReport {
                 }
             }
         }
+        for m in ir.meshServices {
+            let name = "\(m.service.namespace)/\(m.service.name)"
+            let key = ObjectKey(group: "", kind: "Service", namespace: m.service.namespace, name: m.service.name)
+            let routed = m.producerRoutes != nil || !m.consumerRoutes.isEmpty
+            if routed, DeclaredProtocol.of(appProtocol: m.appProtocol, portName: m.portName) == .tcp {
+                out.append(Diagnostic(.warning, "port \(m.port) is declared TCP (\(m.appProtocol.map { "appProtocol \($0)" } ?? "name \(m.portName ?? "")")): its connections are forwarded as raw TCP and the HTTPRoutes attached to it are not applied; name the port http-… or set appProtocol http",
+                                      location: locations[key], object: key))
+            }
+            if m.producerGRPCRoutes != nil || !m.consumerGRPCRoutes.isEmpty {
+                out.append(Diagnostic(.warning, "Service \(name) port \(m.port): GRPCRoutes are attached, but the mesh data plane does not serve GRPCRoutes yet; requests go to the Service's endpoints",
+                                      location: locations[key], object: key))
+            }
+        }
         return out
     }
 }

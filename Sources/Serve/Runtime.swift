@@ -95,6 +95,7 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         let identities = workloads.identities(resources)
         let table = RoutingTable(ir: report.result.ir, version: snap.version, identities: identities)
         report.diagnostics += MeshReport.clientDiagnostics(report.result.ir, identities: identities, locations: resources.locations)
+        server.prepare(table)
         services.swap(table)
         let outcomes = await server.reconcile(with: table)
         let errors = report.diagnostics.filter { $0.severity == .error }.count

@@ -286,11 +286,37 @@ public enum Addresses {
         address(prefix: "127.2", key: "\(name.namespace)/\(name.name)")
     }
 
-    static func address(prefix: String, key: String) -> String {
-        // FNV-1a, 32 bit: deterministic across runs and platforms (unlike Hasher).
+    static func address(prefix: String, key: String) -> String { render(prefix, slot(key)) }
+
+    /// FNV-1a, 32 bit: deterministic across runs and platforms (unlike Hasher); 1.1 ... 254.254-ish,
+    /// never .0.0 or a broadcast-looking end.
+    static func slot(_ key: String) -> Int {
         var h: UInt32 = 2_166_136_261
         for b in key.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
-        let n = Int(h % 65_023) + 257  // 1.1 ... 254.254-ish: avoids .0.0 and broadcast-looking ends
-        return "\(prefix).\(n / 256).\(max(1, n % 256 == 255 ? 254 : n % 256))"
+        return Int(h % 65_023) + 257
+    }
+
+    static func render(_ prefix: String, _ n: Int) -> String {
+        "\(prefix).\(n / 256).\(max(1, n % 256 == 255 ? 254 : n % 256))"
+    }
+
+    /// Virtual IPs for Services without a usable cluster IP, free of collisions: each Service gets
+    /// its hashed address unless an earlier one (by namespace/name) or an address in `reserved`
+    /// (cluster IPs given in the files) holds it, then the next free one. Two Services never share
+    /// an address, so a request sent to one can never reach the other.
+    public static func serviceVIPs(for names: [GatewayAPI.NamespacedName], reserved: Set<String>) -> [GatewayAPI.NamespacedName: String] {
+        var taken = reserved
+        var out: [GatewayAPI.NamespacedName: String] = [:]
+        for name in names.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
+            var n = slot("\(name.namespace)/\(name.name)")
+            var address = render("127.2", n)
+            while taken.contains(address) {
+                n = n >= 65_279 ? 257 : n + 1
+                address = render("127.2", n)
+            }
+            taken.insert(address)
+            out[name] = address
+        }
+        return out
     }
 }

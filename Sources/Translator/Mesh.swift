@@ -85,6 +85,11 @@ extension Translation {
             diagnose(.info, key, "port \(pk.port): producer HTTPRoutes \(routes.producerRouteNames.sorted().joined(separator: ", ")) are merged by the HTTPRoute precedence rules")
         }
 
+        // Embedded default: collision-free virtual IPs, cluster IPs given in the files reserved first.
+        let explicit = index.snapshot.services.compactMap(explicitLoopbackIP)
+        let vips = Addresses.serviceVIPs(for: index.snapshot.services.filter { explicitLoopbackIP($0) == nil }.map(\.namespacedName),
+                                         reserved: Set(explicit))
+
         // One MeshServiceIR per Service port, routes or not (no route = plain load balancing).
         for svc in index.snapshot.services.sorted(by: { $0.namespacedName < $1.namespacedName })
         where svc.spec.type != .externalName && !svc.spec.isHeadless {
@@ -95,7 +100,7 @@ extension Translation {
                                                 appProtocol: sp.appProtocol, endpoints: endpoints(of: svc, port: sp))
                 meshServices.append(MeshServiceIR(
                     service: IR.NamespacedName(pk.service.namespace, pk.service.name),
-                    clusterIP: clusterIP(of: svc), port: sp.port, portName: sp.name, appProtocol: sp.appProtocol,
+                    clusterIP: clusterIP(of: svc, vips: vips), port: sp.port, portName: sp.name, appProtocol: sp.appProtocol,
                     producerRoutes: (r?.producerHTTP.isEmpty ?? true) ? nil : r!.producerHTTP.sorted { $0.0 < $1.0 }.map(\.1),
                     consumerRoutes: (r?.consumerHTTP ?? [:]).sorted { $0.key < $1.key }.map {
                         ConsumerRoutesIR(clientNamespace: $0.key, routes: $0.value.sorted { $0.0 < $1.0 }.map(\.1))
@@ -161,13 +166,16 @@ extension Translation {
 
     /// The Service's virtual IP: its cluster IP in a cluster; on the embedded default, a loopback
     /// cluster IP as given, or a stable address in 127.2.0.0/16.
-    func clusterIP(of svc: Service) -> String? {
+    func clusterIP(of svc: Service, vips: [GatewayAPI.NamespacedName: String]) -> String? {
         switch config.addressing {
         case .cluster: return svc.spec.clusterIP
-        case .embedded:
-            if let ip = svc.spec.clusterIP, ip.hasPrefix("127."), Formats.isIPv4(ip) { return ip }
-            return Addresses.serviceVIP(for: svc.namespacedName)
+        case .embedded: return explicitLoopbackIP(svc) ?? vips[svc.namespacedName]
         }
+    }
+
+    func explicitLoopbackIP(_ svc: Service) -> String? {
+        guard let ip = svc.spec.clusterIP, ip.hasPrefix("127."), Formats.isIPv4(ip) else { return nil }
+        return ip
     }
 }
 

@@ -7,12 +7,12 @@ import Translator
 /// Issue 4, bad input: a corpus folder with a malformed test.json or manifests fails that test with
 /// a clear message and the run goes on; a test that hangs fails at the per-test deadline; after the
 /// run nothing is left listening or running.
-@Suite struct ConformanceBadCorpusTests {
+extension ConformanceRunTests {
     static let real = ConformanceRunTests.corpus
 
     /// A corpus with the real base/ and four tests: a good one, a malformed test.json, malformed
     /// manifests, and one whose request never gets an answer in time.
-    static func corpus() throws -> URL {
+    static func badCorpus() throws -> URL {
         let fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("sluice-bad-corpus-\(UUID().uuidString)")
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -38,7 +38,7 @@ import Translator
     @Test("malformed test.json / manifests fail their test with a clear message; a hanging test fails at the deadline; the run goes on and leaves nothing behind",
           .enabled(if: ConformanceRunTests.present, "../shared/conformance is absent: skipped, not passed"))
     func badCorpus() async throws {
-        let dir = try Self.corpus()
+        let dir = try Self.badCorpus()
         defer { try? FileManager.default.removeItem(at: dir) }
         var logger = Logger(label: "conformance-bad-corpus")
         logger.logLevel = .critical

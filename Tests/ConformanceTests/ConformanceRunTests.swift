@@ -7,7 +7,9 @@ import Translator
 /// Runs `sluice conformance`'s runner over ../shared/conformance for the features Sluice's data plane
 /// implements (skipping, with a message, when ../shared is absent). Every test that runs must pass;
 /// skipped tests are listed with their reasons and are never counted as passes.
-@Suite struct ConformanceRunTests {
+/// Serialized, and the only suite that runs a `ConformanceRunner`: two runners in one process would
+/// bind the same Gateway and Service addresses (they derive from the corpus' names).
+@Suite(.serialized) struct ConformanceRunTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/conformance")
     static let present = FileManager.default.fileExists(atPath: corpus.appendingPathComponent("FORMAT.md").path)

@@ -213,6 +213,12 @@ struct MeshEndToEndTests {
             let got = try await RawTCPEcho.roundTrip(host: vip, port: port, payload)
             #expect(got == payload, "port \(port): echoed \(got.count) bytes")
         }
+        // A server-first protocol: the client says nothing and waits for the greeting. The declared
+        // port forwards at once; the undeclared one after its sniffing window.
+        for port in [declared, undeclared] {
+            let greeting = try await RawTCPEcho.roundTrip(host: vip, port: port, [], want: RawTCPEcho.greeting.count)
+            #expect(greeting == RawTCPEcho.greeting, "port \(port): got \(greeting.count) bytes of greeting")
+        }
     }
 }
 
@@ -232,7 +238,13 @@ final class RawTCPEcho: Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.writeAndFlush(data, promise: nil) }
+        func channelActive(context: ChannelHandlerContext) {
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: RawTCPEcho.greeting)), promise: nil)
+        }
     }
+
+    /// Written by the server as soon as a connection opens (like SMTP's 220 or MySQL's handshake).
+    static let greeting = Array("220 ready\n".utf8)
 
     static func start() async throws -> RawTCPEcho {
         let host = "127.1.\(Int.random(in: 200...250)).\(Int.random(in: 1...250))"
@@ -242,34 +254,51 @@ final class RawTCPEcho: Sendable {
         return RawTCPEcho(host: host, port: ch.localAddress!.port!, channel: ch)
     }
 
+    /// Collects `want` bytes, then completes; `rearm` waits for the next ones (on the channel's loop).
     final class Collect: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
-        let want: Int
-        let promise: EventLoopPromise<[UInt8]>
+        var want: Int
+        var promise: EventLoopPromise<[UInt8]>
         var got: [UInt8] = []
         init(want: Int, promise: EventLoopPromise<[UInt8]>) {
             self.want = want
             self.promise = promise
         }
+        func rearm(want: Int, promise: EventLoopPromise<[UInt8]>) {
+            self.want = want
+            self.promise = promise
+            got = Array(got.dropFirst(RawTCPEcho.greeting.count))
+            if got.count >= want { promise.succeed(got) }
+        }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             got += Array(unwrapInboundIn(data).readableBytesView)
-            if got.count >= want { promise.succeed(got) }
+            if got.count >= want { promise.succeed(Array(got.prefix(want))) }
         }
         func channelInactive(context: ChannelHandlerContext) { promise.succeed(got) }
     }
 
-    static func roundTrip(host: String, port: Int, _ payload: [UInt8]) async throws -> [UInt8] {
+    /// Sends `payload` (after reading the greeting) and returns the next `want` bytes (default: as
+    /// many as were sent).
+    static func roundTrip(host: String, port: Int, _ payload: [UInt8], want: Int? = nil) async throws -> [UInt8] {
         let loop = E2E.backendGroup.next()
-        let promise = loop.makePromise(of: [UInt8].self)
+        let greeted = loop.makePromise(of: [UInt8].self)
+        let collector = Collect(want: greeting.count, promise: greeted)
         let ch = try await ClientBootstrap(group: loop)
-            .channelInitializer { c in
-                c.eventLoop.makeCompletedFuture { try c.pipeline.syncOperations.addHandler(Collect(want: payload.count, promise: promise)) }
-            }
+            .channelInitializer { c in c.eventLoop.makeCompletedFuture { try c.pipeline.syncOperations.addHandler(collector) } }
             .connect(host: host, port: port).get()
         let timer = loop.scheduleTask(in: .seconds(5)) { ch.close(promise: nil) }
+        defer { timer.cancel() }
+        let hello = try await greeted.futureResult.get()
+        if payload.isEmpty {
+            try? await ch.close()
+            return Array(hello.prefix(want ?? 0))
+        }
+        let answer = loop.makePromise(of: [UInt8].self)
+        try await loop.submit {
+            collector.rearm(want: want ?? payload.count, promise: answer)
+        }.get()
         try await ch.writeAndFlush(ByteBuffer(bytes: payload)).get()
-        let got = try await promise.futureResult.get()
-        timer.cancel()
+        let got = try await answer.futureResult.get()
         try? await ch.close()
         return got
     }
