@@ -504,29 +504,46 @@ public final class ConformanceRunner: @unchecked Sendable {
         let path = url.range(of: "}").map { String(url[$0.upperBound...]) } ?? "/ws"
         let origin = (ws["origin"]?.string ?? "ws://gateway/test").replacingOccurrences(of: "{GO_TEST_NAME}", with: "websocket")
         var last = ""
+        let exchanges = ws["exchanges"]?.array ?? []
         for attempt in 0..<4 {
             if attempt > 0 { try? await Task.sleep(nanoseconds: 150_000_000) }
-            do {
-                let client = try WebSocketClient(address: target.address, port: target.port, path: path.isEmpty ? "/" : path, origin: origin)
-                defer { client.close() }
-                for ex in ws["exchanges"]?.array ?? [] {
-                    let binary = ex["frame"]?.string == "binary"
-                    let payload = binary ? (ex["sendBytes"]?.array?.compactMap { $0.int.map(UInt8.init) } ?? [])
-                        : Array((ex["send"]?.string ?? "").utf8)
-                    try client.sendFrame(opcode: binary ? 0x2 : 0x1, payload: payload)
-                    if ex["expectEcho"]?.bool ?? true {
-                        let (opcode, echoed) = try client.readFrame()
-                        guard opcode == (binary ? 0x2 : 0x1), echoed == payload else {
-                            throw WebSocketClient.Failure(description: "echo mismatch: opcode \(opcode), \(echoed.count) bytes")
-                        }
-                    }
-                }
-                return nil
-            } catch {
-                last = "\(error)"
-            }
+            guard let failure = Self.webSocketAttempt(target: target, path: path.isEmpty ? "/" : path, origin: origin,
+                                                      exchanges: exchanges) else { return nil }
+            last = failure
         }
         return "case \(label): websocket: \(last)"
+    }
+
+    /// One connection and its exchanges; nil when every echo matched. (Kept out of the async loop:
+    /// Swift 6.3.1's release optimiser crashed on the `defer`-in-`do` form inside it.)
+    static func webSocketAttempt(target: Target, path: String, origin: String, exchanges: [Value]) -> String? {
+        let client: WebSocketClient
+        do {
+            client = try WebSocketClient(address: target.address, port: target.port, path: path, origin: origin)
+        } catch {
+            return "\(error)"
+        }
+        var failure: String?
+        for ex in exchanges {
+            let binary = ex["frame"]?.string == "binary"
+            let payload = binary ? (ex["sendBytes"]?.array?.compactMap { $0.int.map(UInt8.init) } ?? [])
+                : Array((ex["send"]?.string ?? "").utf8)
+            do {
+                try client.sendFrame(opcode: binary ? 0x2 : 0x1, payload: payload)
+                if ex["expectEcho"]?.bool ?? true {
+                    let (opcode, echoed) = try client.readFrame()
+                    if opcode != (binary ? 0x2 : 0x1) || !echoed.elementsEqual(payload) {
+                        failure = "echo mismatch: opcode \(opcode), \(echoed.count) bytes"
+                        break
+                    }
+                }
+            } catch {
+                failure = "\(error)"
+                break
+            }
+        }
+        client.close()
+        return failure
     }
 
     private func sent(_ c: Value, _ t: Target) -> String {

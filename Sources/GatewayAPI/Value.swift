@@ -155,7 +155,12 @@ extension Value: Equatable {
         case let (.int(a), .int(b)): return a == b
         case (.int, .double), (.double, .int), (.double, .double): return lhs.double == rhs.double
         case let (.string(a), .string(b)): return a == b
-        case let (.array(a), .array(b)): return a == b
+        case let (.array(a), .array(b)):
+            // Element by element, not `Array.==`: Swift 6.3.1's optimiser crashes (CopyPropagation,
+            // "Found outside of lifetime use") specialising `Array<Value>.==` in release builds.
+            guard a.count == b.count else { return false }
+            for i in a.indices where !(a[i] == b[i]) { return false }
+            return true
         case let (.object(a), .object(b)): return a == b
         default: return false
         }

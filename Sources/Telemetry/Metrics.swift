@@ -43,13 +43,16 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
         let route = r.route.map { "\($0.kind)/\($0.namespace)/\($0.name)/\($0.ruleIndex)" } ?? ""
         let key = Key(gateway: r.gateway, listener: r.listener, route: route, backend: r.backend ?? "",
                       statusClass: "\(r.status / 100)xx")
+        let bucket = Self.bucketBounds.firstIndex { r.durationSeconds <= $0 }
         lock.withLock {
             requests[key, default: 0] += 1
-            var h = latency[key] ?? Histogram(buckets: Array(repeating: 0, count: Self.bucketBounds.count))
-            for (i, b) in Self.bucketBounds.enumerated() where r.durationSeconds <= b { h.buckets[i] += 1 }
-            h.sum += r.durationSeconds
-            h.count += 1
-            latency[key] = h
+            // Updated in place: copying the histogram out and back would copy its bucket array
+            // (an allocation per request). Buckets are cumulative in the exposition, so only the
+            // first matching one is counted here and `render` sums them.
+            if latency[key] == nil { latency[key] = Histogram(buckets: Array(repeating: 0, count: Self.bucketBounds.count)) }
+            if let bucket { latency[key]!.buckets[bucket] += 1 }
+            latency[key]!.sum += r.durationSeconds
+            latency[key]!.count += 1
         }
         accessLog?.write(r)
     }
@@ -71,8 +74,10 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
         out += "# TYPE sluice_request_duration_seconds histogram\n"
         for (k, h) in lat.sorted(by: { Self.labels($0.key) < Self.labels($1.key) }) {
             let l = Self.labels(k)
+            var cumulative = 0
             for (i, b) in Self.bucketBounds.enumerated() {
-                out += "sluice_request_duration_seconds_bucket{\(l),le=\"\(b)\"} \(h.buckets[i])\n"
+                cumulative += h.buckets[i]
+                out += "sluice_request_duration_seconds_bucket{\(l),le=\"\(b)\"} \(cumulative)\n"
             }
             out += "sluice_request_duration_seconds_bucket{\(l),le=\"+Inf\"} \(h.count)\n"
             out += "sluice_request_duration_seconds_sum{\(l)} \(h.sum)\n"
@@ -105,9 +110,13 @@ public final class AccessLog: @unchecked Sendable {
 
     public init(handle: FileHandle = .standardOutput) { self.handle = handle }
 
+    /// One formatter, used under `lock` (creating one per line cost more than the rest of the line).
+    private let timeFormat = ISO8601DateFormatter()
+
     public func write(_ r: RequestRecord) {
+        let time = lock.withLock { timeFormat.string(from: Date()) }
         var fields: [(String, String)] = [
-            ("time", ISO8601DateFormatter().string(from: Date())),
+            ("time", time),
             ("method", r.method), ("host", r.host), ("path", r.path), ("status", String(r.status)),
             ("duration_ms", String(format: "%.3f", r.durationSeconds * 1000)), ("gateway", r.gateway), ("listener", r.listener),
             ("attempts", String(r.attempts)),
