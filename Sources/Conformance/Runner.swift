@@ -526,8 +526,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         var failure: String?
         for ex in exchanges {
             let binary = ex["frame"]?.string == "binary"
-            let payload = binary ? (ex["sendBytes"]?.array?.compactMap { $0.int.map(UInt8.init) } ?? [])
-                : Array((ex["send"]?.string ?? "").utf8)
+            let payload = binary ? Self.bytes(ex["sendBytes"]) : Array((ex["send"]?.string ?? "").utf8)
             do {
                 try client.sendFrame(opcode: binary ? 0x2 : 0x1, payload: payload)
                 if ex["expectEcho"]?.bool ?? true {
@@ -544,6 +543,16 @@ public final class ConformanceRunner: @unchecked Sendable {
         }
         client.close()
         return failure
+    }
+
+    /// `[1, 2, 255]` → bytes (values outside 0...255 are skipped). A plain loop: the closure form
+    /// (`compactMap { $0.int.map(UInt8.init) }`) crashed Swift 6.3.1's release optimiser.
+    static func bytes(_ v: Value?) -> [UInt8] {
+        var out: [UInt8] = []
+        for element in v?.array ?? [] {
+            if let i = element.int, let b = UInt8(exactly: i) { out.append(b) }
+        }
+        return out
     }
 
     private func sent(_ c: Value, _ t: Target) -> String {
