@@ -122,7 +122,7 @@ def parse_wrk(out):
 
 
 def parse_h2load(out):
-    m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
+    m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", out)
     r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out)
     s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     t = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
@@ -136,7 +136,8 @@ def parse_h2load(out):
                 return float(v[: -len(suf)]) * k
         return None
     done = int(r.group(3))
-    return {"requests": done, "seconds": float(m.group(1)), "rps": float(m.group(2)),
+    secs = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+    return {"requests": done, "seconds": secs, "rps": float(m.group(3)),
             "p50_us": None, "p99_us": None, "p999_us": None, "mean_us": us(t.group(3)) if t else None,
             "errors": int(r.group(5)) + int(r.group(6)) + int(r.group(7)),
             "non2xx": int(s.group(2)) + int(s.group(3)) + int(s.group(4))}
