@@ -10,6 +10,7 @@
 #   alloc  allocations per proxied request, LD_PRELOAD counter (bench/lib/alloc_bench.py)
 #   micro  route lookup / load / translate / compile+swap micro-benchmarks (bench/micro, swift-benchmark)
 #   scale  5,000 routes, churn, backend flips under load, Prometheus series (bench/lib/scale_bench.py)
+#   profile  where Sluice's CPU goes under load: perf, attributed to Sluice functions (bench/lib/profile.py)
 #   mesh   TODO(mesh): the mesh hop through a Service VIP — needs the mesh data plane (not built yet)
 #
 # Options:
@@ -29,7 +30,7 @@ set -euo pipefail
 ARGS="$*"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-REPEAT=3 DURATION=10 ROUTES=5000 CHURN=1000 FLIPS=100 PROXY_CPU=1 LOAD_CPU=0 ONLY="proxy,alloc,micro,scale,mesh"
+REPEAT=3 DURATION=10 ROUTES=5000 CHURN=1000 FLIPS=100 PROXY_CPU=1 LOAD_CPU=0 ONLY="proxy,alloc,micro,scale,profile,mesh"
 INSTALL=1 OUT="" QUICK=0
 SCENARIOS=()
 MICRO_ARGS=()
@@ -65,6 +66,7 @@ if [ "$INSTALL" = 1 ]; then
   command -v curl >/dev/null || missing+=(curl)
   command -v taskset >/dev/null || missing+=(util-linux)
   command -v gcc >/dev/null || missing+=(gcc)
+  if want profile; then command -v perf >/dev/null || missing+=(linux-perf); fi
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt-get update -qq
@@ -88,6 +90,7 @@ fi
 mkdir -p "$OUT"
 ln -sfn "$OUT" "$HERE/results/latest" 2>/dev/null || true
 WORK="$(mktemp -d /tmp/sluice-bench.XXXXXX)"
+chmod 755 "$WORK"  # the nginx workers run as nobody and must read the static bodies
 say "results: $OUT  (scratch: $WORK)"
 
 {
@@ -139,6 +142,12 @@ if want scale; then
   python3 "$HERE/lib/scale_bench.py" --sluice "$SLUICE" --workdir "$WORK/scale" --routes "$ROUTES" --churn "$CHURN" \
     --flips "$FLIPS" --json "$OUT/scale.json" --md "$OUT/scale.md"
   { echo "## 4. Route scale, churn and propagation"; echo; cat "$OUT/scale.md"; echo; } >> "$OUT/RESULTS.md"
+fi
+
+if want profile; then
+  say "profile: perf under load"
+  python3 "$HERE/lib/profile.py" --sluice "$SLUICE" --workdir "$WORK/profile" --md "$OUT/profile.md"
+  { echo "## 5. Profile: where Sluice's CPU goes"; echo; cat "$OUT/profile.md"; echo; } >> "$OUT/RESULTS.md"
 fi
 
 rm -rf "$WORK"

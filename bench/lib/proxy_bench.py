@@ -300,7 +300,7 @@ def run_wrk(a, host, port, conns, body, duration):
 
 def run_h2load(a, host, port, conns, streams, body, duration):
     cmd = ["taskset", "-c", a.load_cpu, "h2load", "-t1", f"-c{conns}", f"-m{streams}", f"-D{int(max(1, duration))}",
-           "--warm-up-time=1", "-H", "x-bench: yes", f"http://{host}:{port}/bench/{body}"]
+           "-H", "x-bench: yes", f"http://{host}:{port}/bench/{body}"]  # no --warm-up-time: CPU is read around the whole run
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     return parse_h2load(out)
 

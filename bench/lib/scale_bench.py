@@ -210,7 +210,9 @@ def main():
         c0 = cpu_seconds([pid]); time.sleep(10); res["idle_cpu_pct_scale"] = (cpu_seconds([pid]) - c0) / 10 * 100
 
         # (d) metrics
-        status, body = http_get(f"http://{ADMIN}/metrics")
+        tm = time.perf_counter()
+        status, body = http_get(f"http://{ADMIN}/metrics", timeout=600)
+        res["metrics_render_s"] = time.perf_counter() - tm
         text = body.decode()
         samples = [l for l in text.splitlines() if l and not l.startswith("#")]
         fams = {}
@@ -350,7 +352,8 @@ def report(r):
     d = r["scale_change_ms"]
     w(f"| change → served at {n:,} routes (10 backend changes), p50 / max | {fmt(d.get('p50'), 0)} / {fmt(d.get('max'), 0)} ms |")
     w(f"\n### (d) Prometheus series at {n:,} routes, after each route served one request\n")
-    w(f"{r['metrics_series']:,} series ({r['metrics_bytes']:,} bytes of exposition). Per family:\n")
+    w(f"{r['metrics_series']:,} series ({r['metrics_bytes']:,} bytes of exposition); one scrape of `/metrics` took "
+      f"{r['metrics_render_s']:.2f} s. Per family:\n")
     w("| family | series |")
     w("|---|---:|")
     for k, v in list(r["metrics_families"].items())[:15]:

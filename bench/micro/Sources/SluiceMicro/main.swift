@@ -112,6 +112,7 @@ func request(for i: Int, count n: Int, layout: Layout) -> RequestFacts {
 
 struct Fixture {
     let texts: [(file: String, text: String)]
+    let objects: [LoadedObject]
     let snapshot: ResourceSnapshot
     let ir: IRSnapshot
     let table: RoutingTable
@@ -128,7 +129,9 @@ func fixture(_ n: Int, _ layout: Layout) -> Fixture {
     let key = "\(n)-\(layout.rawValue)"
     if let f = fixtures[key] { return f }
     let texts = routesYAML(count: n, layout: layout)
-    let (snapshot, diags) = ResourceSnapshot.load(texts: texts)
+    let loaded = Loader.load(texts: texts)
+    let (snapshot, decodeDiags) = ResourceSnapshot.build(from: loaded.objects)
+    let diags = loaded.diagnostics + decodeDiags
     if let e = diags.first(where: { $0.severity == .error }) { fail("fixture \(key): \(e)") }
     guard snapshot.httpRoutes.count == n else { fail("fixture \(key): \(snapshot.httpRoutes.count) routes loaded, want \(n)") }
     let result = translate(snapshot)
@@ -152,7 +155,7 @@ func fixture(_ n: Int, _ layout: Layout) -> Fixture {
             guard r.path.hasPrefix("/nope") else { fail("fixture \(key): \(r.host)\(r.path) not found") }
         }
     }
-    let f = Fixture(texts: texts, snapshot: snapshot, ir: result.ir, table: table, lookup: Lookup(port: port, requests: requests))
+    let f = Fixture(texts: texts, objects: loaded.objects, snapshot: snapshot, ir: result.ir, table: table, lookup: Lookup(port: port, requests: requests))
     fixtures[key] = f
     return f
 }
@@ -165,19 +168,26 @@ final class Cursor { var i = 0 }
 
 for layout in [Layout.spread, .oneHost] {
     for n in [10, 1_000, 10_000] {
-        let f = fixture(n, layout)
+        // Fixtures are built on first use, outside the timed section (state.measure), so that
+        // --filter builds only what it runs.
         let c = Cursor()
-        let reqs = f.lookup.requests, port = f.lookup.port
-        benchmark("lookup \(layout.rawValue) routes=\(n)") {
-            let (_, d) = port.route(reqs[c.i & 4095])
+        benchmark("lookup \(layout.rawValue) routes=\(n)") { state in
+            let l = fixture(n, layout).lookup
+            let r = l.requests[c.i & 4095]
             c.i &+= 1
-            if case .route = d { sink &+= 1 }
-        }
-        benchmark("lookup \(layout.rawValue) routes=\(n) x1000") {
-            for _ in 0..<1000 {
-                let (_, d) = port.route(reqs[c.i & 4095])
-                c.i &+= 1
+            try state.measure {
+                let (_, d) = l.port.route(r)
                 if case .route = d { sink &+= 1 }
+            }
+        }
+        benchmark("lookup \(layout.rawValue) routes=\(n) x1000") { state in
+            let l = fixture(n, layout).lookup
+            try state.measure {
+                for _ in 0..<1000 {
+                    let (_, d) = l.port.route(l.requests[c.i & 4095])
+                    c.i &+= 1
+                    if case .route = d { sink &+= 1 }
+                }
             }
         }
     }
@@ -195,25 +205,27 @@ final class Box: @unchecked Sendable {
 
 for n in [1_000, 10_000] {
     let iters = n >= 10_000 ? 5 : 20
-    benchmark("load+validate routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) {
-        let r = Loader.load(texts: fixture(n, .spread).texts)
-        sink &+= r.objects.count
+    benchmark("load+validate routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) { state in
+        let texts = fixture(n, .spread).texts
+        try state.measure { sink &+= Loader.load(texts: texts).objects.count }
     }
     benchmark("decode snapshot routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) { state in
-        let objects = Loader.load(texts: fixture(n, .spread).texts).objects
+        let objects = fixture(n, .spread).objects
         try state.measure { sink &+= ResourceSnapshot.build(from: objects).0.httpRoutes.count }
     }
     // What `sluice serve` runs per reload after the provider's load: decode + translate (CheckReport).
     benchmark("check pipeline routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) { state in
-        let objects = Loader.load(texts: fixture(n, .spread).texts).objects
+        let objects = fixture(n, .spread).objects
         try state.measure { sink &+= CheckReport.run(objects: objects, diagnostics: []).result.ir.gateways.count }
     }
-    benchmark("translate routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) {
-        sink &+= translate(fixture(n, .spread).snapshot).ir.gateways.count
+    benchmark("translate routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) { state in
+        let snapshot = fixture(n, .spread).snapshot
+        try state.measure { sink &+= translate(snapshot).ir.gateways.count }
     }
     let box = Box()
-    benchmark("compile+swap routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) {
-        box.swap(RoutingTable(ir: fixture(n, .spread).ir, version: n))
+    benchmark("compile+swap routes=\(n)", settings: Iterations(iters), WarmupIterations(1)) { state in
+        let ir = fixture(n, .spread).ir
+        try state.measure { box.swap(RoutingTable(ir: ir, version: n)) }
     }
 }
 
