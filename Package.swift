@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // For bench/micro (a separate package, so the benchmarks never slow this package's CI build).
+        .library(name: "SluiceBenchKit", targets: ["GatewayAPI", "IR", "Routing", "Translator", "ControlPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
