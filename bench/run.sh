@@ -11,7 +11,7 @@
 #   micro  route lookup / load / translate / compile+swap micro-benchmarks (bench/micro, swift-benchmark)
 #   scale  5,000 routes, churn, backend flips under load, Prometheus series (bench/lib/scale_bench.py)
 #   profile  where Sluice's CPU goes under load: perf, attributed to Sluice functions (bench/lib/profile.py)
-#   mesh   TODO(mesh): the mesh hop through a Service VIP — needs the mesh data plane (not built yet)
+#   mesh   the mesh hop: examples/gamma-header-routing through the Service cluster IP vs the pod address
 #
 # Options:
 #   --repeat N        interleaved repetitions of each proxy scenario (default 3)
@@ -77,11 +77,12 @@ fi
 # their own configs and addresses, so those (if any) do not interfere.
 
 # ---------------------------------------------------------------- build (release)
-# SWIFT_EXEC: see bench/lib/swiftc-wrapper.sh (a compiler crash in release builds of GatewayAPI).
-export SWIFT_EXEC="$HERE/lib/swiftc-wrapper.sh"
-say "building sluice (release)"
-(cd "$ROOT" && swift build -c release --product sluice 2>&1 | tail -3) >&2
-SLUICE="$ROOT/.build/release/sluice"
+# SLUICE_SCRATCH: the build folder (default .build; e.g. .build-rel keeps a release build apart
+# from the debug one of `swift test`).
+SCRATCH="${SLUICE_SCRATCH:-$ROOT/.build}"
+say "building sluice (release, $SCRATCH)"
+(cd "$ROOT" && swift build -c release --product sluice --scratch-path "$SCRATCH" 2>&1 | tail -3) >&2
+SLUICE="$SCRATCH/release/sluice"
 [ -x "$SLUICE" ] || { echo "no release binary at $SLUICE" >&2; exit 1; }
 
 if [ -z "$OUT" ]; then
@@ -112,10 +113,10 @@ if want proxy; then
 fi
 
 if want mesh; then
-  # TODO(mesh): issue 6 part 2 — the same measurement through a Service VIP with a producer route
-  # (the seed header-routing example), against the direct path. Needs the mesh data plane, which
-  # does not exist yet; nothing is measured here until it does.
-  { echo "## 2. Mesh hop"; echo; echo "Not measured: the mesh data plane does not exist yet (TODO(mesh) in bench/run.sh)."; echo; } >> "$OUT/RESULTS.md"
+  say "part 2: the mesh hop (Service cluster IP + producer route vs the pod address)"
+  python3 "$HERE/lib/mesh_bench.py" --sluice "$SLUICE" --workdir "$WORK/mesh" --repeat "$REPEAT" --duration "$DURATION" \
+    --proxy-cpu "$PROXY_CPU" --load-cpu "$LOAD_CPU" --json "$OUT/mesh.json" --md "$OUT/mesh.md"
+  { echo "## 2. Mesh hop"; echo; cat "$OUT/mesh.md"; echo; } >> "$OUT/RESULTS.md"
 fi
 
 if want alloc; then

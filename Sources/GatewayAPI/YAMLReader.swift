@@ -48,7 +48,8 @@ public enum YAMLReader {
         do {
             // Resolver.basic: no regex-based implicit tag resolution (Yams runs it for every scalar,
             // twice with its duplicate-key check); `scalarKind` resolves plain scalars itself.
-            let parser = try Parser(yaml: text, resolver: .basic)
+            // encoding given explicitly: the default reads the whole process environment per document.
+            let parser = try Parser(yaml: text, resolver: .basic, encoding: .utf8)
             guard let root = try parser.singleRoot() else { return .success(.null) }
             return try .success(convert(root, file: file, offset: lineOffset, depth: 0))
         } catch let error as SourceError {
