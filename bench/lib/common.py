@@ -131,17 +131,10 @@ def http_get(url, headers=None, timeout=5):
 
 # ---------------------------------------------------------------- backend nginx
 
-def write_backend(workdir):
-    """A separate nginx instance (its own config, pid and temp paths) serving static bodies under
-    /bench/ and a short identity text everywhere else."""
-    root = os.path.join(workdir, "backend")
-    www = os.path.join(root, "www", "bench")
-    os.makedirs(www, exist_ok=True)
-    for name, size in BODIES.items():
-        with open(os.path.join(www, name), "wb") as f:
-            f.write(b"x" * size)
-    listens = "\n".join(f"    listen {a}:{BACKEND_PORT} backlog=4096;" for a in BACKEND_ADDRS)
-    conf = f"""
+def nginx_preamble(root):
+    """The start of every nginx config here (backend and proxy): one worker, no access log, temp
+    paths under `root`, long keep-alive; the caller continues inside `http {`."""
+    return f"""
 worker_processes 1;
 daemon off;
 pid {root}/nginx.pid;
@@ -153,7 +146,20 @@ http {{
   fastcgi_temp_path {root}/tmp_fcgi; uwsgi_temp_path {root}/tmp_uwsgi; scgi_temp_path {root}/tmp_scgi;
   keepalive_requests 100000000;
   keepalive_timeout 300s;
-  default_type application/octet-stream;
+"""
+
+
+def write_backend(workdir):
+    """A separate nginx instance (its own config, pid and temp paths) serving static bodies under
+    /bench/ and a short identity text everywhere else."""
+    root = os.path.join(workdir, "backend")
+    www = os.path.join(root, "www", "bench")
+    os.makedirs(www, exist_ok=True)
+    for name, size in BODIES.items():
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(b"x" * size)
+    listens = "\n".join(f"    listen {a}:{BACKEND_PORT} backlog=4096;" for a in BACKEND_ADDRS)
+    conf = nginx_preamble(root) + f"""  default_type application/octet-stream;
   server {{
 {listens}
     location /bench/ {{ root {root}/www; }}

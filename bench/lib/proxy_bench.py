@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import (ADMIN, BACKEND_ADDRS, BACKEND_PORT, H2_PORT, LISTEN_PORT, Proc, cpu_seconds, fmt, log,  # noqa: E402
-                    median, reset_peak, rss_mb, route_yaml, sluice_base_yaml, sluice_gateway_address, start_backend,
+                    median, nginx_preamble, reset_peak, rss_mb, route_yaml, sluice_base_yaml, sluice_gateway_address, start_backend,
                     start_sluice, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,19 +31,7 @@ LABEL = {"direct": "direct (no proxy)", "sluice": "Sluice", "nginx": "nginx", "h
 
 
 def nginx_proxy_conf(root):
-    return f"""
-worker_processes 1;
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  client_body_temp_path {root}/tmp_body; proxy_temp_path {root}/tmp_proxy;
-  fastcgi_temp_path {root}/tmp_fcgi; uwsgi_temp_path {root}/tmp_uwsgi; scgi_temp_path {root}/tmp_scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  # The same rule as the HTTPRoute: PathPrefix /bench and header x-bench: yes.
+    return nginx_preamble(root) + f"""  # The same rule as the HTTPRoute: PathPrefix /bench and header x-bench: yes.
   map $http_x_bench $bench_ok {{ default 0; "yes" 1; }}
   upstream backend {{
     server {BACKEND_ADDRS[0]}:{BACKEND_PORT};
