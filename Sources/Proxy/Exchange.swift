@@ -209,7 +209,7 @@ final class Exchange: UpstreamResponseDelegate {
         }
         l.channel.flush()
         if !context.channel.isActive { return }
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.channel.setAutoRead(true)
     }
 
     private func attemptFailed(_ error: ProxyError, safeToRetry: Bool) {
@@ -256,13 +256,13 @@ final class Exchange: UpstreamResponseDelegate {
             if !replayable { body.removeAll() }
             l.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil)
             sentParts += 1
-            if !l.channel.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+            if !l.channel.isWritable { context.channel.setAutoRead(false) }
         } else if !replayable {
             // Not connected yet and too big to keep whole: keep what arrived and stop reading until
             // the upstream connection exists (bounded memory).
             body.append(b)
             handler.services.noteBufferedRequestBytes(body.reduce(0) { $0 + $1.readableBytes })
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            context.channel.setAutoRead(false)
         }
     }
 
@@ -276,11 +276,11 @@ final class Exchange: UpstreamResponseDelegate {
     }
 
     func downstreamWritabilityChanged(_ writable: Bool) {
-        lease?.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+        lease?.channel.setAutoRead(writable)
     }
 
     func upstreamWritabilityChanged(_ writable: Bool) {
-        context.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+        context.channel.setAutoRead(writable)
     }
 
     // MARK: - Response
@@ -344,7 +344,7 @@ final class Exchange: UpstreamResponseDelegate {
     func upstreamBody(_ b: ByteBuffer) {
         guard state == .streamingResponse, !discardingResponseForRetry else { return }
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(b))), promise: nil)
-        if !context.channel.isWritable { lease?.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+        if !context.channel.isWritable { lease?.channel.setAutoRead(false) }
     }
 
     func upstreamEnd(_ trailers: HTTPHeaders?) {
@@ -444,7 +444,7 @@ final class Exchange: UpstreamResponseDelegate {
         context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: requestHead.version, status: error.status, headers: headers))), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
         // The client may still be sending a body: keep reading it (and dropping it).
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.channel.setAutoRead(true)
         let ctx = context
         let close = !requestHead.isKeepAlive
         complete(status: Int(error.status.code))
@@ -458,7 +458,7 @@ final class Exchange: UpstreamResponseDelegate {
         state = .done
         // Reading may have been paused for backpressure: the rest of the request (if any) must be
         // read and dropped, and the next request read.
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.channel.setAutoRead(true)
         requestTimer?.cancel()
         attemptTimer?.cancel()
         headTimer?.cancel()

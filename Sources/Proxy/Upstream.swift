@@ -215,7 +215,7 @@ final class UpstreamPool: UpstreamConnecting {
         outstanding[lease.key, default: 1] -= 1
         lease.handler.delegate = nil
         // Reading may have been paused for the previous client's backpressure.
-        lease.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        lease.channel.setAutoRead(true)
         if lease.isStream {
             // A finished stream closed itself with END_STREAM; an unfinished one is reset.
             if !reusable { lease.channel.close(promise: nil) }
@@ -251,4 +251,20 @@ final class UpstreamPool: UpstreamConnecting {
         openTotal.withLockedValue { $0 += delta }
     }
     var idleConnections: Int { idle.values.reduce(0) { $0 + $1.count } }
+}
+
+extension Channel {
+    /// Sets `autoRead`, but only when it changes, and without a future when called on the channel's
+    /// event loop (every per-request call site is): the profile showed the unconditional
+    /// `setOption` — a future and a pipeline trip, twice per request — among the data plane's
+    /// per-request costs (docs/PERFORMANCE.md §5).
+    func setAutoRead(_ on: Bool) {
+        if eventLoop.inEventLoop, let sync = syncOptions {
+            if (try? sync.getOption(ChannelOptions.autoRead)) != on {
+                try? sync.setOption(ChannelOptions.autoRead, value: on)
+            }
+        } else {
+            setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
+        }
+    }
 }
