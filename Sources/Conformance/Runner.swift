@@ -85,9 +85,26 @@ public final class ConformanceRunner: @unchecked Sendable {
         workloads = LocalWorkloads(group: group)
     }
 
+    /// Work of tests that passed their deadline may still be running: `shutdown` cancels it and waits
+    /// for it before the event loops go (a request started on a shut-down loop group is a crash).
+    private let inFlight = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    private func track(_ work: Task<Void, Never>) {
+        inFlight.withLockedValue { $0.append(work) }
+    }
+
     public func shutdown() async {
         await server.shutdown(gracePeriod: .zero)
         await workloads.stopAll()
+        // Listeners and pods are gone, so what is still in flight fails fast; cancelled, it stops retrying.
+        let pending = inFlight.withLockedValue { list in
+            defer { list = [] }
+            return list
+        }
+        for work in pending {
+            work.cancel()
+            await work.value
+        }
         try? await group.shutdownGracefully()
         try? await clientGroup.shutdownGracefully()
     }
@@ -159,6 +176,7 @@ public final class ConformanceRunner: @unchecked Sendable {
                     resumeOnce(["\(error)"])
                 }
             }
+            track(work)
             Task {
                 try? await Task.sleep(for: deadline)
                 if !work.isCancelled {
@@ -378,6 +396,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         }
         var last = ""
         for attempt in 0..<4 {
+            if Task.isCancelled { return "cancelled (per-test deadline)" }
             if attempt > 0 { try? await Task.sleep(nanoseconds: 150_000_000) }
             var sent = sentRequest(c, target: target)
             let expectNon200 = c["expectNon200"]?.bool == true
@@ -422,6 +441,7 @@ public final class ConformanceRunner: @unchecked Sendable {
     /// single `header` the backend received (each backendRef's filter names its own backend).
     func runRepeated(_ c: Value, times: Int, header: String, target: Target, label: String) async -> String? {
         for i in 0..<times {
+            if Task.isCancelled { return "cancelled (per-test deadline)" }
             let sent = sentRequest(c, target: target)
             guard let r = try? await ConformanceHTTPClient.send(group: clientGroup, address: target.address, port: target.port,
                                                                 method: sent.method, target: sent.target, host: sent.host, headers: sent.headers,
@@ -458,6 +478,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         let name = mirror["name"]?.string ?? "", ns = mirror["namespace"]?.string ?? ""
         var last = ""
         for _ in 0..<5 {
+            if Task.isCancelled { return "cancelled (per-test deadline)" }
             let id = UUID().uuidString.lowercased()
             var base = probe
             base.target += (base.target.contains("?") ? "&" : "?") + "gateway-api-conformance-request-id=\(id)"
@@ -506,6 +527,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         var last = ""
         let exchanges = ws["exchanges"]?.array ?? []
         for attempt in 0..<4 {
+            if Task.isCancelled { return "cancelled (per-test deadline)" }
             if attempt > 0 { try? await Task.sleep(nanoseconds: 150_000_000) }
             guard let failure = Self.webSocketAttempt(target: target, path: path.isEmpty ? "/" : path, origin: origin,
                                                       exchanges: exchanges) else { return nil }
@@ -577,6 +599,7 @@ public final class ConformanceRunner: @unchecked Sendable {
             let deadline = ContinuousClock.now + .seconds(3)
             var found = false
             while ContinuousClock.now < deadline {
+                if Task.isCancelled { return "cancelled (per-test deadline)" }
                 if workloads.logs(ofPodsWithLabels: ["app": name], namespace: ns).values.contains(where: { $0.contains { $0.contains(line) } }) {
                     found = true
                     break
@@ -596,6 +619,7 @@ public final class ConformanceRunner: @unchecked Sendable {
         let attempts = max(1, w["maxAttempts"]?.int ?? 1)
         var last: String?
         for i in 0..<attempts {
+            if Task.isCancelled { return "cancelled (per-test deadline)" }
             last = await runWeightsOnce(w, test: t, report: report)
             guard let failure = last else { return nil }
             last = attempts > 1 ? "\(failure) (attempt \(i + 1) of \(attempts))" : failure
