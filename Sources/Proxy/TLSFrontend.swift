@@ -11,6 +11,10 @@ struct ServingCertificate: Sendable {
 
 /// TLS termination for one HTTPS address and port.
 ///
+/// Listener `hostname` (Gateway CRD): "HTTPS: The Listener Hostname SHOULD match both the SNI and
+/// Host header. Note that this does not require the SNI and Host header to be the same." So the
+/// SNI picks the certificate here and the Host header picks the routes (`PortTable.route`).
+///
 /// Gateway API: an HTTPS listener "terminates TLS" with the certificates of `tls.certificateRefs`;
 /// several HTTPS listeners may share a port when their hostnames differ, so the certificate is
 /// chosen per handshake by the SNI name, with the same host precedence as requests (exact, then
@@ -65,8 +69,10 @@ final class TLSFrontend: Sendable {
             do {
                 let roots = try validation.caCertificatesPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
                 config.trustRoots = .certificates(roots)
-                // "AllowValidOnly": a client without a certificate that chains to these CAs is refused
-                // in the handshake. "AllowInsecureFallback": requested, but the connection proceeds.
+                // Gateway CRD `frontendValidation.mode`: "AllowValidOnly: In this mode, the gateway
+                // will accept connections only if the client presents a valid certificate" (refused
+                // in the handshake); "AllowInsecureFallback: In this mode, the gateway will accept
+                // connections even if the client certificate is not presented or fails verification."
                 insecureFallback = validation.allowInsecureFallback
                 config.certificateVerification = insecureFallback ? .optionalVerification : .noHostnameVerification
                 config.sendCANameList = true

@@ -1,0 +1,31 @@
+@testable import Proxy
+import Telemetry
+import Testing
+
+/// The latency histogram: counted in place per request, exposed cumulatively (Prometheus buckets
+/// count every observation ≤ their bound).
+@Suite struct MetricsTests {
+    static func record(_ seconds: Double) -> RequestRecord {
+        RequestRecord(listener: "http", gateway: "127.3.0.1:80", route: nil, backend: "ns/svc:80", method: "GET", path: "/",
+                      host: "h", status: 200, durationSeconds: seconds, upstreamAddress: nil, attempts: 1, error: nil)
+    }
+
+    @Test("buckets are cumulative: 0.3 ms, 3 ms and 20 s requests give le=0.0005 → 1, le=0.005 → 2, le=10 → 2, +Inf → 3")
+    func cumulativeBuckets() {
+        let m = Metrics()
+        m.record(Self.record(0.0003))
+        m.record(Self.record(0.003))
+        m.record(Self.record(20))
+        let text = m.render()
+        func bucket(_ le: String) -> String? {
+            text.split(separator: "\n").first { $0.hasPrefix("sluice_request_duration_seconds_bucket{") && $0.contains("le=\"\(le)\"") }
+                .map { String($0.split(separator: " ").last!) }
+        }
+        #expect(bucket("0.0005") == "1", "\(text)")
+        #expect(bucket("0.001") == "1")
+        #expect(bucket("0.005") == "2")
+        #expect(bucket("10.0") == "2")
+        #expect(bucket("+Inf") == "3")
+        #expect(text.contains("sluice_request_duration_seconds_count{") && text.contains("} 3\n"))
+    }
+}
