@@ -76,7 +76,7 @@ let package = Package(
         // Glue used by the commands: load → validate → translate → render.
         .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane", "Serve", "Echo", "Conformance",
+            "ControlPlane", "Serve", "Echo", "Conformance", "Routing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -92,7 +92,8 @@ let package = Package(
                                                        .product(name: "NIOCore", package: "swift-nio"),
                                                        .product(name: "NIOPosix", package: "swift-nio"),
                                                        .product(name: "NIOHTTP1", package: "swift-nio"),
-                                                       .product(name: "NIOEmbedded", package: "swift-nio")]),
+                                                       .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                       .product(name: "NIOHPACK", package: "swift-nio-http2")]),
         // The conformance echo backend (`sluice echo`, local workloads): ../shared/conformance/ECHO.md.
         .target(name: "Echo", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),

@@ -266,7 +266,8 @@ public final class ConformanceRunner: @unchecked Sendable {
             return []
         }
         version += 1
-        let table = RoutingTable(ir: report.result.ir, version: version, identities: workloads.identities(snapshot))
+        let table = RoutingTable(ir: report.result.ir, version: version, identities: workloads.identities(snapshot),
+                                 credentials: report.result.credentials)
         server.prepare(table)
         services.swap(table)
         _ = await server.reconcile(with: table)

@@ -86,7 +86,7 @@ public struct ListenerIR: Hashable, Sendable, Codable {
 public struct ListenerTLSIR: Hashable, Sendable, Codable {
     public enum Mode: String, Hashable, Sendable, Codable { case terminate = "Terminate", passthrough = "Passthrough" }
     public var mode: Mode
-    /// Resolved certificate Secrets (PEM text), in certificateRefs order.
+    /// Resolved certificate Secrets (references, see `TLSCredentials`), in certificateRefs order.
     public var certificates: [CertificateIR]
     /// Client certificate validation (Gateway `spec.tls.frontend`, GEP-91), when configured.
     public var clientValidation: ClientValidationIR?
@@ -109,16 +109,58 @@ public struct ClientValidationIR: Hashable, Sendable, Codable {
     }
 }
 
-/// A certificate chain and its key, from a `kubernetes.io/tls` Secret.
+/// A reference to a listener's certificate chain and key (a `kubernetes.io/tls` Secret). Key
+/// material never enters the IR — the IR is dumped (`/config_dump`, `sluice check --ir`, golden
+/// files) — the data plane resolves the reference in the `TLSCredentials` published with the table.
 public struct CertificateIR: Hashable, Sendable, Codable {
     public var secret: NamespacedName
-    public var certificatePEM: String
-    public var privateKeyPEM: String
-    public init(secret: NamespacedName, certificatePEM: String, privateKeyPEM: String) {
+    /// FNV-1a (64-bit, hex) of the certificate chain's PEM: public data, so a rotation is visible in
+    /// dumps and changes the IR, without revealing anything about the key.
+    public var fingerprint: String
+    public init(secret: NamespacedName, fingerprint: String) {
         self.secret = secret
-        self.certificatePEM = certificatePEM
-        self.privateKeyPEM = privateKeyPEM
+        self.fingerprint = fingerprint
     }
+
+    public static func fingerprint(ofCertificatePEM pem: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in pem.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// The certificate chains and private keys the IR's `CertificateIR`s refer to, by Secret.
+///
+/// Deliberately not `Codable`, and its description and mirror are redacted, so it can reach no dump,
+/// golden file or log line; it travels from the translator to the data plane beside the IR
+/// (docs/SECURITY.md, "Secrets").
+public struct TLSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public struct KeyPair: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+        public let certificatePEM: String
+        public let privateKeyPEM: String
+        public init(certificatePEM: String, privateKeyPEM: String) {
+            self.certificatePEM = certificatePEM
+            self.privateKeyPEM = privateKeyPEM
+        }
+        public var description: String { "KeyPair(redacted)" }
+        public var debugDescription: String { description }
+        public var customMirror: Mirror { Mirror(self, children: [:]) }
+    }
+
+    private var pairs: [NamespacedName: KeyPair]
+    public init(_ pairs: [NamespacedName: KeyPair] = [:]) { self.pairs = pairs }
+    public subscript(secret: NamespacedName) -> KeyPair? {
+        get { pairs[secret] }
+        set { pairs[secret] = newValue }
+    }
+    public var count: Int { pairs.count }
+    public var description: String { "TLSCredentials(\(pairs.count) secrets, redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["count": pairs.count]) }
 }
 
 /// The routes for one effective hostname (the intersection of listener and route hostnames).

@@ -47,6 +47,11 @@ final class Exchange: UpstreamResponseDelegate {
     private var upgradeLease: UpstreamLease?
     private var upgradeSelf: Exchange?
     private var upgradeHead: HTTPResponseHead?
+    /// The response head, held until its first body bytes or its end arrive, or the upstream's read
+    /// burst is over: an upstream that closes right after its head then still gets the client a
+    /// 502 (and the access log says 502), not an empty reply.
+    private var pendingHead: HTTPResponseHead?
+    private var headFlushTimer: Scheduled<Void>?
 
     init(handler: ProxyHandler, context: ChannelHandlerContext, requestHead: HTTPRequestHead, facts: RequestFacts,
          route: CompiledHTTPRoute, record: RequestRecord, began: NIODeadline) {
@@ -221,6 +226,11 @@ final class Exchange: UpstreamResponseDelegate {
         headTimer = nil
         if let l = lease { pool.discard(l); lease = nil }
         guard state != .done else { return }
+        if state == .streamingResponse && pendingHead != nil {
+            // Nothing reached the client yet: it gets a 502 instead of the head.
+            pendingHead = nil
+            return fail(error)
+        }
         if state == .streamingResponse {
             // The response has started: nothing can be repaired, the client sees a truncated response.
             record.error = error.detail
@@ -317,6 +327,7 @@ final class Exchange: UpstreamResponseDelegate {
         }
         state = .streamingResponse
         responseStatus = Int(h.status.code)
+        if ProxyHandler.isUpgradeRequest(requestHead) { closeAfterResponse = true }
         var headers: HeaderList = HopByHop.strip(h.headers).map { ($0.name, $0.value) }
         for f in route.ir.filters + (backend?.filters ?? []) {
             if case .responseHeaderModifier(let m) = f { Filters.apply(Self.safe(m), to: &headers) }
@@ -337,12 +348,35 @@ final class Exchange: UpstreamResponseDelegate {
             out.add(name: "transfer-encoding", value: "chunked")
         }
         if !requestHead.isKeepAlive || closeAfterResponse { out.replaceOrAdd(name: "connection", value: "close") }
-        let head = HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
-        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        pendingHead = HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
+    }
+
+    private func writePendingHead() {
+        headFlushTimer?.cancel()
+        headFlushTimer = nil
+        if let head = pendingHead {
+            pendingHead = nil
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        }
+    }
+
+    func upstreamReadComplete() {
+        // A head that arrived alone (a streaming or slow response) is forwarded after a short hold
+        // (`responseHeadHold`) unless body bytes, the end or a failure come first — so an upstream
+        // that closes right after its head still gets the client a 502. Only heads that arrive
+        // without their body pay for this timer.
+        guard pendingHead != nil, headFlushTimer == nil else { return }
+        headFlushTimer = context.eventLoop.scheduleTask(in: handler.services.config.responseHeadHold) { [self] in
+            headFlushTimer = nil
+            guard state == .streamingResponse, pendingHead != nil else { return }
+            writePendingHead()
+            context.flush()
+        }
     }
 
     func upstreamBody(_ b: ByteBuffer) {
         guard state == .streamingResponse, !discardingResponseForRetry else { return }
+        writePendingHead()
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(b))), promise: nil)
         if !context.channel.isWritable { lease?.channel.setAutoRead(false) }
     }
@@ -374,6 +408,7 @@ final class Exchange: UpstreamResponseDelegate {
         // Complete first: on HTTP/2 writing the end closes the stream at once.
         let ctx = context
         let close = closeAfterResponse || !requestHead.isKeepAlive
+        writePendingHead()
         complete(status: responseStatus)
         ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
             // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
@@ -398,7 +433,7 @@ final class Exchange: UpstreamResponseDelegate {
         if !perAttempt {
             // The request timeout ends every retry too: answer now, whatever is in flight.
             if let l = lease { pool.discard(l); lease = nil }
-            if state == .streamingResponse {
+            if state == .streamingResponse && pendingHead == nil {
                 record.error = error.detail
                 context.close(promise: nil)
                 return complete(status: responseStatus)
@@ -419,6 +454,7 @@ final class Exchange: UpstreamResponseDelegate {
 
     func downstreamClosed() {
         closeUpgrade()
+        headFlushTimer?.cancel()
         requestTimer?.cancel()
         attemptTimer?.cancel()
         headTimer?.cancel()
@@ -434,19 +470,22 @@ final class Exchange: UpstreamResponseDelegate {
 
     private func fail(_ error: ProxyError) {
         guard state != .done else { return }
+        pendingHead = nil
+        headFlushTimer?.cancel()
+        headFlushTimer = nil
         if let l = lease { pool.discard(l); lease = nil }
         record.error = error.detail
-        let text = error.detail + "\n"
+        let text = ProxyHandler.genericBody(error.status)
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(text.utf8.count))
-        if !requestHead.isKeepAlive { headers.add(name: "connection", value: "close") }
+        let close = !requestHead.isKeepAlive || ProxyHandler.isUpgradeRequest(requestHead)
+        if close { headers.add(name: "connection", value: "close") }
         context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: requestHead.version, status: error.status, headers: headers))), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
         // The client may still be sending a body: keep reading it (and dropping it).
         context.channel.setAutoRead(true)
         let ctx = context
-        let close = !requestHead.isKeepAlive
         complete(status: Int(error.status.code))
         ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
             if close { ctx.close(promise: nil) }
@@ -462,6 +501,7 @@ final class Exchange: UpstreamResponseDelegate {
         requestTimer?.cancel()
         attemptTimer?.cancel()
         headTimer?.cancel()
+        headFlushTimer?.cancel()
         handler.finish(record: record, status: status, began: began)
         handler.exchangeDone(self)
     }

@@ -95,14 +95,14 @@ enum Upgrade {
             let dsync = downstream.pipeline.syncOperations
             try dsync.addHandler(a)
             try? dsync.removeHandler(dsync.handler(type: ProxyHandler.self))
-            try? dsync.removeHandler(dsync.handler(type: HeaderReadTimeoutHandler.self))
+            try? dsync.removeHandler(dsync.handler(type: RequestLifecycle.self))
             try? dsync.removeHandler(dsync.handler(type: ProtocolErrorHandler.self))
             try? dsync.removeHandler(dsync.handler(type: HTTPServerPipelineHandler.self))
             try? dsync.removeHandler(dsync.handler(type: NIOHTTPResponseHeadersValidator.self))
             try? dsync.removeHandler(dsync.handler(type: HTTPResponseEncoder.self))
             try? dsync.removeHandler(dsync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
-            // A WebSocket is idle for long stretches: the connection idle timeout no longer applies.
-            try? dsync.removeHandler(dsync.handler(type: IdleCloser.self))
+            // A WebSocket is idle for long stretches: the connection's request deadlines no longer apply.
+            (try? dsync.handler(type: ConnectionTimeouts.self))?.becameTunnel()
         } catch {
             downstream.close(promise: nil)
             upstream.close(promise: nil)

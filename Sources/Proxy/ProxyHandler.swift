@@ -61,16 +61,35 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         let began = NIODeadline.now()
         let table = services.table
         var head = head
-        // RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests"; its authority
-        // replaces the Host header and the request continues in origin-form.
-        if let (authority, originForm) = Self.splitAbsoluteForm(head.uri) {
-            head.uri = originForm
-            head.headers.replaceOrAdd(name: "host", value: authority)
+        let host: String
+        let path: String
+        switch RequestHeadCheck.check(head, normalization: services.config.pathNormalization) {
+        case .proceed(let uri, let p, let h):
+            head.uri = uri
+            path = p
+            host = h
+        case .respond(let status, let reason):
+            let record = RequestRecord(listener: "", gateway: bind.description, route: nil, backend: nil, method: head.method.rawValue,
+                                       path: head.uri, host: "", status: 0, durationSeconds: 0, upstreamAddress: nil, attempts: 0,
+                                       error: status == .ok ? nil : reason)
+            var headers = HTTPHeaders()
+            // A request refused for its framing may leave the connection out of step: close it.
+            if status != .ok { headers.add(name: "connection", value: "close") }
+            respondDirect(context: context, head: head, status: status, headers: headers,
+                          body: status == .ok ? "" : Self.genericBody(status), record: record, began: began)
+            return
+        case .redirect(let location):
+            let record = RequestRecord(listener: "", gateway: bind.description, route: nil, backend: nil, method: head.method.rawValue,
+                                       path: head.uri, host: "", status: 0, durationSeconds: 0, upstreamAddress: nil, attempts: 0,
+                                       error: "encoded slash redirected")
+            var headers = HTTPHeaders()
+            headers.add(name: "location", value: location)
+            respondDirect(context: context, head: head, status: .temporaryRedirect, headers: headers, record: record, began: began)
+            return
         }
-        let hostHeader = head.headers.first(name: "host") ?? ""
-        let host = Self.hostWithoutPort(hostHeader).lowercased()
         let facts = RequestFacts(method: head.method.rawValue, target: head.uri,
                                  headers: head.headers.map { ($0.name.lowercased(), $0.value) }, host: host)
+        assert(facts.path == path)
         let frontend: String
         let decision: RouteDecision
         var client: ClientIdentity?
@@ -133,25 +152,6 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         ex.begin()
     }
 
-    /// `http://authority/path?q` → (authority, "/path?q").
-    static func splitAbsoluteForm(_ uri: String) -> (String, String)? {
-        for scheme in ["http://", "https://"] where uri.lowercased().hasPrefix(scheme) {
-            let rest = uri.dropFirst(scheme.count)
-            let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            let authority = String(rest[..<slash])
-            var path = String(rest[slash...])
-            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
-            return (authority, path)
-        }
-        return nil
-    }
-
-    static func hostWithoutPort(_ h: String) -> String {
-        if h.hasPrefix("[") { return String(h.prefix { $0 != "]" }.dropFirst()) }
-        if let c = h.lastIndex(of: ":"), h.firstIndex(of: ":") == c { return String(h[..<c]) }
-        return h
-    }
-
     // MARK: - Direct responses
 
     func respond(context: ChannelHandlerContext, head: HTTPRequestHead, error: ProxyError, record: RequestRecord, began: NIODeadline) {
@@ -159,7 +159,27 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         r.error = error.detail
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        respondDirect(context: context, head: head, status: error.status, headers: headers, body: error.detail + "\n", record: r, began: began)
+        respondDirect(context: context, head: head, status: error.status, headers: headers, body: Self.genericBody(error.status),
+                      record: r, began: began)
+    }
+
+    /// An HTTP/1.1 request asking to switch protocols (RFC 9110 §7.8: `Upgrade` named in
+    /// `Connection`). NIO's decoder stops parsing at such a request, so unless the upgrade happens
+    /// (a WebSocket 101) the connection cannot carry another request: the response closes it, and
+    /// the client's next request goes on a new connection instead of hanging.
+    static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
+        guard head.version == .http1_1, head.headers.contains(name: "upgrade") else { return false }
+        return head.headers["connection"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "upgrade" } }
+    }
+
+    /// The body of a response the proxy generates: the status text only. Details (upstream
+    /// addresses, Service names, NIO errors) go to the log and access log, never to the client.
+    static func genericBody(_ status: HTTPResponseStatus) -> String {
+        switch status {
+        case .serviceUnavailable: return "upstream connect error\n"
+        case .badGateway: return "upstream reset\n"
+        default: return status.reasonPhrase + "\n"
+        }
     }
 
     func respondDirect(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders,
@@ -168,15 +188,16 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler {
         var h = headers
         h.replaceOrAdd(name: "content-length", value: String(body.utf8.count))
         var responseHead = HTTPResponseHead(version: head.version, status: status, headers: h)
-        if !head.isKeepAlive { responseHead.headers.replaceOrAdd(name: "connection", value: "close") }
+        let close = !head.isKeepAlive || headers.first(name: "connection") == "close" || Self.isUpgradeRequest(head)
+        if close && head.version.major < 2 { responseHead.headers.replaceOrAdd(name: "connection", value: "close") }
+        if head.version.major >= 2 { responseHead.headers.remove(name: "connection") }
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
-        let close = !head.isKeepAlive
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             // RFC 9112 §9.6: close after the final response when the client asked for it.
-            if close { context.close(promise: nil) }
+            if close && head.version.major < 2 { context.close(promise: nil) }
         }
         finish(record: record, status: Int(status.code), began: began)
     }

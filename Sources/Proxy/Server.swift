@@ -133,34 +133,6 @@ final class IdleCloser: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Closes connections that do not send a request head in time (slowloris protection); removed once
-/// the first head arrives.
-final class HeaderReadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    let timeout: TimeAmount
-    private var timer: Scheduled<Void>?
-
-    init(timeout: TimeAmount) { self.timeout = timeout }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let isHead: Bool
-        if case .head = unwrapInboundIn(data) { isHead = true } else { isHead = false }
-        context.fireChannelRead(data)
-        if isHead {
-            timer?.cancel()
-            context.pipeline.removeHandler(self, promise: nil)
-        }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
-}
-
 /// Answers HTTP/1.1 parse errors before the request reaches the proxy: 431 when the request's header
 /// fields exceed the configured limits (RFC 6585 §5), 400 for anything else malformed (invalid
 /// header names, conflicting Content-Length/Transfer-Encoding, ...), then the connection closes.
@@ -171,8 +143,12 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPServerResponsePart
     private var responseInFlight = false
     let logger: Logger
+    let observer: (any ProxyObserver)?
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, observer: (any ProxyObserver)?) {
+        self.logger = logger
+        self.observer = observer
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parse = error as? HTTPParserError else {
@@ -181,7 +157,10 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         let status: HTTPResponseStatus = parse == .headerOverflow
             ? .init(statusCode: 431, reasonPhrase: "Request Header Fields Too Large") : .badRequest
-        logger.notice("rejected malformed request", metadata: [
+        // Counted, and logged at debug only: a line per malformed request would let any client
+        // amplify its garbage into the log.
+        observer?.rejected(status: Int(status.code), reason: "\(parse)")
+        logger.debug("rejected malformed request", metadata: [
             "status": "\(status.code)", "error": "\(parse)", "peer": "\(context.channel.remoteAddress?.description ?? "")",
         ])
         if !responseInFlight {
@@ -224,6 +203,8 @@ public final class ProxyServer: @unchecked Sendable {
         self.group = group
         self.services = services
         self.logger = logger
+        limiter = ConnectionLimiter(maxPerListener: services.config.maxConnectionsPerListener,
+                                    maxPerSource: services.config.maxConnectionsPerSource)
     }
 
     /// The addresses currently bound.
@@ -278,7 +259,7 @@ public final class ProxyServer: @unchecked Sendable {
         var frontends: [BindAddress: TLSFrontend] = [:]
         for (addr, port) in table.gatewayPorts where port.all.contains(where: { $0.ir.proto == .https }) {
             var problems: [String] = []
-            frontends[addr] = TLSFrontend.make(port: port, problems: &problems)
+            frontends[addr] = TLSFrontend.make(port: port, credentials: table.credentials, problems: &problems)
             for p in problems { logger.error("cannot terminate TLS", metadata: ["address": "\(addr)", "error": "\(p)"]) }
             if frontends[addr] == nil && problems.isEmpty {
                 logger.warning("HTTPS port without a usable certificate: handshakes fail", metadata: ["address": "\(addr)"])
@@ -302,14 +283,23 @@ public final class ProxyServer: @unchecked Sendable {
     /// (or, on mesh frontends, raw TCP forwarding) once the protocol is known.
     private func initializeConnection(_ channel: Channel, _ addr: BindAddress) -> EventLoopFuture<Void> {
         let services = self.services
-        let headerTimeout = services.config.headerReadTimeout
         let logger = self.logger
+        // Connection limits (per listener address, per client address) before anything is read.
+        let source = channel.remoteAddress?.ipAddress ?? ""
+        guard limiter.admit(listener: addr, source: source) else {
+            services.observer?.connectionRefused()
+            return channel.close()
+        }
+        let limiter = self.limiter
+        channel.closeFuture.whenComplete { _ in limiter.release(listener: addr, source: source) }
         connections.add(channel)
         // Decided per connection from the current table: a port can turn HTTPS on reload.
         let tls = isTLSPort(addr)
         let frontend = tls ? tlsFrontend(addr) : nil
         let scheme = tls ? "https" : "http"
         let idle = services.config.clientIdleTimeout
+        // Header-read and idle deadlines for every request of the connection (slowloris).
+        let timeouts = ConnectionTimeouts(header: services.config.headerReadTimeout, idle: idle)
         let http1: (Channel) -> EventLoopFuture<Void> = { ch in
             ch.eventLoop.makeCompletedFuture {
                 var limits = NIOHTTPDecoderLimitConfiguration()
@@ -322,18 +312,34 @@ public final class ProxyServer: @unchecked Sendable {
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: nil,
                                                      withErrorHandling: false, withOutboundHeaderValidation: true,
                                                      withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                try sync.addHandler(ProtocolErrorHandler(logger: logger))
-                try sync.addHandler(HeaderReadTimeoutHandler(timeout: headerTimeout))
-                try ch.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+                try sync.addHandler(ProtocolErrorHandler(logger: logger, observer: services.observer))
+                try sync.addHandler(RequestLifecycle(timeouts))
+                try sync.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
             }
         }
         let http2: (Channel) -> EventLoopFuture<Void> = { ch in
-            ch.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+            timeouts.http2()
+            do {
+                try ch.pipeline.syncOperations.addHandler(HTTP2ConnectionGuard(logger: logger, timeouts: timeouts))
+            } catch {
+                return ch.eventLoop.makeFailedFuture(error)
+            }
+            // Streams run on the connection's event loop.
+            let streamTimeouts = NIOLoopBound(timeouts, eventLoop: ch.eventLoop)
+            return ch.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                 stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                    try stream.pipeline.syncOperations.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
+                    let sync = stream.pipeline.syncOperations
+                    try sync.addHandler(HTTP2RequestGuard(onReject: { reason in
+                        services.observer?.rejected(status: 400, reason: reason)
+                    }))
+                    try sync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try sync.addHandler(RequestLifecycle(streamTimeouts.value))
+                    try sync.addHandler(ProxyHandler(services: services, bind: addr, scheme: scheme))
                 }
-            }.map { _ in }
+            }.flatMapThrowing { _ in
+                // RFC 9113 §5.4.1: close after the GOAWAY of a connection error.
+                try ch.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
+            }
         }
         // Mesh frontends: the Service port's declared protocol, or the first bytes, decide
         // between the HTTP data plane and raw TCP forwarding.
@@ -346,7 +352,12 @@ public final class ProxyServer: @unchecked Sendable {
             case .http2: return http2(ch)
             case .tcp:
                 guard let mesh else { return ch.eventLoop.makeFailedFuture(TLSFrontendError(description: "TCP on a gateway port")) }
-                return MeshTCP.forward(ch, port: mesh, connectTimeout: connectTimeout, logger: logger)
+                // A TCP stream has no requests: the tunnel's idle timeout applies instead.
+                timeouts.becameTunnel()
+                return ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    try ch.pipeline.syncOperations.addHandler(IdleCloser())
+                }.flatMap { MeshTCP.forward(ch, port: mesh, connectTimeout: connectTimeout, logger: logger) }
             }
         }
         let decide: (ByteBufferView) -> SniffedProtocol?
@@ -364,6 +375,9 @@ public final class ProxyServer: @unchecked Sendable {
             }.flatMap { MeshTCP.forward(channel, port: mesh, connectTimeout: connectTimeout, logger: logger) }
         }
         return channel.eventLoop.makeCompletedFuture {
+            // First, before TLS: the TLS handshake and protocol sniffing count against the first
+            // request's header deadline.
+            try channel.pipeline.syncOperations.addHandler(timeouts)
             if tls {
                 guard let frontend else {
                     // An HTTPS listener without a usable certificate cannot complete a handshake.
@@ -371,10 +385,6 @@ public final class ProxyServer: @unchecked Sendable {
                 }
                 try channel.pipeline.syncOperations.addHandler(frontend.makeHandler())
             }
-            // A connection that sends and receives nothing for this long is closed — before the
-            // first byte (a silent client), between keep-alive requests, or on HTTP/2.
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
-            try channel.pipeline.syncOperations.addHandler(IdleCloser())
             // Undeclared mesh ports: a client silent for 250 ms may be waiting for a server-first
             // protocol's greeting, so it gets raw TCP (Istio's protocol sniffing does the same).
             try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(
@@ -412,6 +422,7 @@ public final class ProxyServer: @unchecked Sendable {
     public var openConnections: Int { connections.count }
 
     let connections = ConnectionSet()
+    let limiter: ConnectionLimiter
 }
 
 /// The accepted connections, for graceful drain.

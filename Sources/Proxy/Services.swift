@@ -19,6 +19,9 @@ public struct ProxyConfig: Sendable {
     /// When a route sets no `backendRequest` timeout: how long an upstream may take to start its
     /// response before the client gets 504 (an upstream that hangs never holds a request forever).
     public var defaultResponseHeadTimeout: TimeAmount = .seconds(60)
+    /// A response head that arrives without body bytes is held this long before it is forwarded,
+    /// so an upstream that closes right after its head is answered 502 rather than truncated.
+    public var responseHeadHold: TimeAmount = .milliseconds(100)
     public var upstreamIdleTimeout: TimeAmount = .seconds(60)
     /// Idle keep-alive connections kept per endpoint and event loop. Below the client concurrency
     /// the proxy opens a new upstream connection for every request beyond it and closes it after
@@ -33,6 +36,12 @@ public struct ProxyConfig: Sendable {
     /// Serve mesh frontends (every Service port on its cluster IP). Off = gateway listeners only
     /// (`sluice serve --no-mesh`).
     public var meshFrontends = true
+    /// How request paths are normalised before routing and forwarding (docs/SECURITY.md).
+    public var pathNormalization = PathNormalizer.Options()
+    /// Open client connections allowed per listener address and per client address (0 = no limit);
+    /// beyond them a connection is closed at accept.
+    public var maxConnectionsPerListener = 10_000
+    public var maxConnectionsPerSource = 1_000
 
     public init() {}
 }
@@ -59,6 +68,15 @@ public struct RequestRecord: Sendable {
 /// Receives every completed request (metrics, access log).
 public protocol ProxyObserver: Sendable {
     func record(_ r: RequestRecord)
+    /// A request refused before routing for its framing (400/431/501), with the parser's reason.
+    func rejected(status: Int, reason: String)
+    /// A connection closed at accept by a connection limit.
+    func connectionRefused()
+}
+
+extension ProxyObserver {
+    public func rejected(status: Int, reason: String) {}
+    public func connectionRefused() {}
 }
 
 /// What every connection handler shares: the current routing table (swapped atomically on

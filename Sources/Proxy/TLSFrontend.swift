@@ -35,13 +35,13 @@ final class TLSFrontend: Sendable {
     /// Builds the frontend for a port's HTTPS listeners, or nil when none has a usable certificate.
     /// Unparseable certificates are skipped and reported in `problems` (the translator has already
     /// checked the Secret's shape; this catches PEM that does not parse as a chain and key).
-    static func make(port: PortTable, problems: inout [String]) -> TLSFrontend? {
+    static func make(port: PortTable, credentials: TLSCredentials, problems: inout [String]) -> TLSFrontend? {
         var entries: [(hostname: String, entry: ServingCertificate)] = []
         var fallback: ServingCertificate?
         for listener in port.all where listener.ir.proto == .https {
             guard let tls = listener.ir.tls, tls.mode == .terminate, let ref = tls.certificates.first else { continue }
             do {
-                let cert = try parse(ref)
+                let cert = try parse(ref, credentials)
                 entries.append((listener.ir.hostname ?? "*", cert))
                 if listener.ir.hostname == nil || fallback == nil { fallback = cert }
             } catch {
@@ -115,10 +115,11 @@ final class TLSFrontend: Sendable {
         })
     }
 
-    static func parse(_ c: CertificateIR) throws -> ServingCertificate {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(c.certificatePEM.utf8))
+    static func parse(_ c: CertificateIR, _ credentials: TLSCredentials) throws -> ServingCertificate {
+        guard let pair = credentials[c.secret] else { throw TLSFrontendError(description: "no key material published for the Secret") }
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(pair.certificatePEM.utf8))
         guard !chain.isEmpty else { throw TLSFrontendError(description: "no certificate in tls.crt") }
-        let key = try NIOSSLPrivateKey(bytes: Array(c.privateKeyPEM.utf8), format: .pem)
+        let key = try NIOSSLPrivateKey(bytes: Array(pair.privateKeyPEM.utf8), format: .pem)
         return ServingCertificate(chain: chain, key: key)
     }
 }

@@ -13,6 +13,12 @@ protocol UpstreamResponseDelegate: AnyObject {
     func upstreamEnd(_ trailers: HTTPHeaders?)
     func upstreamFailed(_ error: ProxyError)
     func upstreamWritabilityChanged(_ writable: Bool)
+    /// The upstream connection's current read burst ended (NIO's `channelReadComplete`).
+    func upstreamReadComplete()
+}
+
+extension UpstreamResponseDelegate {
+    func upstreamReadComplete() {}
 }
 
 /// The last handler of an upstream HTTP/1.1 connection: hands response parts to the current delegate.
@@ -35,6 +41,11 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
             delegate = nil
             d?.upstreamEnd(t)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

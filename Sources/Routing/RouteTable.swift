@@ -104,11 +104,15 @@ public final class RoutingTable: Sendable {
     public let meshPorts: [BindAddress: CompiledMeshPort]
     /// Who mesh clients are, from their source addresses.
     public let identities: any ClientIdentityResolver
+    /// The certificates and keys the listeners' `CertificateIR`s refer to (never in `ir`).
+    public let credentials: TLSCredentials
 
-    public init(ir: IRSnapshot, version: Int, identities: any ClientIdentityResolver = SourceAddressIdentities([:])) {
+    public init(ir: IRSnapshot, version: Int, identities: any ClientIdentityResolver = SourceAddressIdentities([:]),
+                credentials: TLSCredentials = TLSCredentials()) {
         self.version = version
         self.ir = ir
         self.identities = identities
+        self.credentials = credentials
         var mesh: [BindAddress: CompiledMeshPort] = [:]
         for s in ir.meshServices {
             guard let ip = s.clusterIP else { continue }

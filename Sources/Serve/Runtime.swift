@@ -93,7 +93,8 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
                                          return workloadDiagnostics
                                      })
         let identities = workloads.identities(resources)
-        let table = RoutingTable(ir: report.result.ir, version: snap.version, identities: identities)
+        let table = RoutingTable(ir: report.result.ir, version: snap.version, identities: identities,
+                                 credentials: report.result.credentials)
         report.diagnostics += MeshReport.clientDiagnostics(report.result.ir, identities: identities, locations: resources.locations)
         server.prepare(table)
         services.swap(table)

@@ -229,7 +229,7 @@ extension Translation {
             return .failure(RefProblem(reason: Cond.invalidCertificateRef,
                                        message: "Secret \(ns)/\(ref.name): tls.crt/tls.key are not PEM certificate and key"))
         }
-        return .success(CertificateIR(secret: IR.NamespacedName(ns, ref.name), certificatePEM: cert, privateKeyPEM: key))
+        return .success(CertificateIR(secret: IR.NamespacedName(ns, ref.name), fingerprint: CertificateIR.fingerprint(ofCertificatePEM: cert)))
     }
 
     /// Decides listener conflicts for one Gateway.

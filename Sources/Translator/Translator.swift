@@ -78,6 +78,8 @@ public struct TranslationResult: Sendable {
     public var status: StatusSet
     public var ir: IRSnapshot
     public var diagnostics: [Diagnostic]
+    /// The key material `ir` refers to; never part of `ir` itself.
+    public var credentials = TLSCredentials()
 }
 
 /// Translates a resource snapshot into status, IR and diagnostics.
@@ -180,7 +182,23 @@ struct Translation {
         var s = status
         for (key, parents) in routeParents { s.routes[key] = RouteStatus(parents: parents) }
         return TranslationResult(status: s, ir: IRSnapshot(gateways: gws, meshServices: mesh),
-                                 diagnostics: diagnostics)
+                                 diagnostics: diagnostics, credentials: credentials(for: gws))
+    }
+
+    /// The certificate chains and keys of every Secret a listener of `gateways` refers to (each was
+    /// checked when its reference resolved).
+    func credentials(for gateways: [GatewayIR]) -> TLSCredentials {
+        var out = TLSCredentials()
+        for g in gateways {
+            for l in g.listeners {
+                for c in l.tls?.certificates ?? [] where out[c.secret] == nil {
+                    guard let secret = index.secrets[GatewayAPI.NamespacedName(namespace: c.secret.namespace, name: c.secret.name)],
+                          let cert = secret.decodedValue("tls.crt"), let key = secret.decodedValue("tls.key") else { continue }
+                    out[c.secret] = TLSCredentials.KeyPair(certificatePEM: cert, privateKeyPEM: key)
+                }
+            }
+        }
+        return out
     }
 }
 

@@ -5,6 +5,7 @@ import Echo
 import Foundation
 import NIOPosix
 import Logging
+import Routing
 import Serve
 import Translator
 
@@ -177,8 +178,39 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("load-balancing"), help: "Endpoint choice: least-request (power of two choices, default) or round-robin.")
     var loadBalancing = "least-request"
 
+    @Flag(name: .customLong("no-decode-unreserved"), help: "Path normalisation: keep %-encoded unreserved characters (%61 stays %61).")
+    var noDecodeUnreserved = false
+
+    @Flag(name: .customLong("no-remove-dot-segments"), help: "Path normalisation: keep . and .. segments (unsafe behind a PathPrefix).")
+    var noRemoveDotSegments = false
+
+    @Flag(name: .customLong("no-merge-slashes"), help: "Path normalisation: keep runs of slashes.")
+    var noMergeSlashes = false
+
+    @Option(name: .customLong("escaped-slashes"), help: "%2F, %5C and \\ in paths: redirect (307 to the unescaped path, default), reject (400) or keep.")
+    var escapedSlashes = "redirect"
+
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client may take to send a whole request head (default 15).")
+    var headerTimeout: Double = 15
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a client connection may stay without a request in flight (default 120).")
+    var idleTimeout: Double = 120
+
+    @Option(name: .customLong("max-connections-per-source"), help: "Open connections allowed per client address (0 = no limit; default 1000).")
+    var maxConnectionsPerSource = 1_000
+
+    @Option(name: .customLong("max-connections-per-listener"), help: "Open connections allowed per listener address (0 = no limit; default 10000).")
+    var maxConnectionsPerListener = 10_000
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+        guard PathNormalizer.Options.EscapedSlashes(rawValue: escapedSlashes) != nil else {
+            throw ValidationError("--escaped-slashes must be redirect, reject or keep")
+        }
+        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be positive") }
+        guard maxConnectionsPerSource >= 0, maxConnectionsPerListener >= 0 else {
+            throw ValidationError("connection limits must be 0 (no limit) or positive")
+        }
         guard ["least-request", "round-robin"].contains(loadBalancing) else {
             throw ValidationError("--load-balancing must be least-request or round-robin")
         }
@@ -203,6 +235,14 @@ struct Serve: AsyncParsableCommand {
         if let n = eventLoops { options.eventLoops = n }
         options.gracePeriod = .seconds(Int64(gracePeriod))
         options.proxy.loadBalancing = loadBalancing == "round-robin" ? .roundRobin : .leastRequest
+        options.proxy.pathNormalization.decodeUnreserved = !noDecodeUnreserved
+        options.proxy.pathNormalization.removeDotSegments = !noRemoveDotSegments
+        options.proxy.pathNormalization.mergeSlashes = !noMergeSlashes
+        options.proxy.pathNormalization.escapedSlashes = PathNormalizer.Options.EscapedSlashes(rawValue: escapedSlashes)!
+        options.proxy.headerReadTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        options.proxy.clientIdleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        options.proxy.maxConnectionsPerSource = maxConnectionsPerSource
+        options.proxy.maxConnectionsPerListener = maxConnectionsPerListener
         let runtime = ServeRuntime(options: options, logger: logger)
         let outcomes = try await runtime.start()
         for o in outcomes where o.error != nil { logger.error("\(o.error!)") }

@@ -40,7 +40,7 @@ struct ProxyReloadTests {
                 let extras = (0...(i % 4)).map { "extra-\(i)-\($0)" }
                 let report = CheckReport.run(texts: [("reload-\(i).yaml", Self.reloadYAML(s, stable: stable, other: other, extras: extras))])
                 #expect(!report.hasErrors, "\(report.renderDiagnostics())")
-                tables.append(RoutingTable(ir: report.result.ir, version: i + 1))
+                tables.append(RoutingTable(ir: report.result.ir, version: i + 1, credentials: report.result.credentials))
             }
 
             struct Stats { var ok = 0; var failed = 0; var failures: [String] = [] }

@@ -222,7 +222,7 @@ final class RunningGateway: Sendable {
         // IP and port) would collide, and they are not under test here (MeshEndToEndTests are).
         var config = config
         config.meshFrontends = false
-        let services = ProxyServices(table: RoutingTable(ir: report.result.ir, version: 1), config: config)
+        let services = ProxyServices(table: RoutingTable(ir: report.result.ir, version: 1, credentials: report.result.credentials), config: config)
         let server = ProxyServer(group: E2E.proxyGroup, services: services, logger: E2E.logger)
         let outcomes = await server.reconcile(with: services.table)
         let failed = outcomes.compactMap(\.error)
