@@ -13,7 +13,7 @@ enum MeshTCP {
 
     static func forward(_ client: Channel, port: CompiledMeshPort, connectTimeout: TimeAmount, logger: Logger) -> EventLoopFuture<Void> {
         guard let endpoint = port.endpoints.randomElement() else {
-            logger.notice("mesh TCP: no ready endpoint", metadata: ["service": "\(port.ir.service.namespace)/\(port.ir.service.name):\(port.ir.port)"])
+            logger.debug("mesh TCP: no ready endpoint", metadata: ["service": "\(port.ir.service.namespace)/\(port.ir.service.name):\(port.ir.port)"])
             return client.eventLoop.makeFailedFuture(NoEndpoint(description: "no ready endpoint"))
         }
         let (toUpstream, toClient) = GlueHandler.pair()
@@ -41,7 +41,7 @@ enum MeshTCP {
                 throw error
             }
         }.flatMapErrorThrowing { error in
-            logger.notice("mesh TCP: cannot reach the endpoint", metadata: [
+            logger.debug("mesh TCP: cannot reach the endpoint", metadata: [
                 "endpoint": "\(endpoint.address):\(endpoint.port)", "error": "\(error)",
             ])
             throw error

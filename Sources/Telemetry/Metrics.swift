@@ -32,6 +32,9 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
     private var configVersion = 0
     private var reloads = 0
     private var reloadErrors = 0
+    /// Requests refused before routing, by status code (400/431/501: a bounded set).
+    private var rejections: [Int: Int] = [:]
+    private var refusedConnections = 0
     private var upstreamConnections: @Sendable () -> Int = { 0 }
     private let accessLog: AccessLog?
 
@@ -57,6 +60,9 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
         accessLog?.write(r)
     }
 
+    public func rejected(status: Int, reason: String) { lock.withLock { rejections[status, default: 0] += 1 } }
+    public func connectionRefused() { lock.withLock { refusedConnections += 1 } }
+
     public func setConfigVersion(_ v: Int) { lock.withLock { configVersion = v } }
     public func reloaded(errors: Int) { lock.withLock { reloads += 1; reloadErrors += errors } }
     public func setUpstreamConnectionGauge(_ f: @escaping @Sendable () -> Int) { lock.withLock { upstreamConnections = f } }
@@ -64,6 +70,7 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
     /// Prometheus text exposition format 0.0.4.
     public func render() -> String {
         let (req, lat, version, rl, rle, conns) = lock.withLock { (requests, latency, configVersion, reloads, reloadErrors, upstreamConnections) }
+        let (rejected, refused) = lock.withLock { (rejections, refusedConnections) }
         var out = ""
         out += "# HELP sluice_requests_total Requests handled, by Gateway, listener, route rule, backend and status class.\n"
         out += "# TYPE sluice_requests_total counter\n"
@@ -91,6 +98,11 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
         out += "sluice_config_reloads_total \(rl)\n"
         out += "# HELP sluice_config_reload_errors_total Diagnostics (errors) seen while reloading.\n# TYPE sluice_config_reload_errors_total counter\n"
         out += "sluice_config_reload_errors_total \(rle)\n"
+        out += "# HELP sluice_rejected_requests_total Malformed requests refused before routing (HTTP/1 parse errors, HTTP/2 malformed heads), by status.\n"
+        out += "# TYPE sluice_rejected_requests_total counter\n"
+        for (code, n) in rejected.sorted(by: { $0.key < $1.key }) { out += "sluice_rejected_requests_total{code=\"\(code)\"} \(n)\n" }
+        out += "# HELP sluice_refused_connections_total Connections closed at accept by a connection limit.\n"
+        out += "# TYPE sluice_refused_connections_total counter\nsluice_refused_connections_total \(refused)\n"
         return out
     }
 

@@ -28,4 +28,17 @@ import Testing
         #expect(bucket("+Inf") == "3")
         #expect(text.contains("sluice_request_duration_seconds_count{") && text.contains("} 3\n"))
     }
+
+    @Test("malformed requests and refused connections are counted (logged at debug only: no log amplification)")
+    func rejectionsCounted() {
+        let m = Metrics()
+        m.rejected(status: 400, reason: "invalid header")
+        m.rejected(status: 400, reason: "host differs from :authority")
+        m.rejected(status: 431, reason: "headerOverflow")
+        m.connectionRefused()
+        let text = m.render()
+        #expect(text.contains("sluice_rejected_requests_total{code=\"400\"} 2\n"), "\(text)")
+        #expect(text.contains("sluice_rejected_requests_total{code=\"431\"} 1\n"))
+        #expect(text.contains("sluice_refused_connections_total 1\n"))
+    }
 }
