@@ -3,9 +3,11 @@ import NIOCore
 import NIOHTTP1
 import Routing
 
-/// One proxied request: backend and endpoint choice, attempts (GEP-1731 retries), timeouts
-/// (GEP-1742), mirrors, and streaming both bodies with backpressure. Lives on the downstream
-/// channel's event loop; the upstream connection is on the same loop.
+/// One proxied request: the executor of `ExchangeStateMachine`. The machine decides (attempts,
+/// retries, timeouts, body replay, response phases, the WebSocket handshake); this class performs its
+/// actions on NIO — endpoint choice, upstream leases, writes both ways with backpressure, timers,
+/// mirrors, the access-log record. Lives on the downstream channel's event loop; the upstream
+/// connection is on the same loop.
 final class Exchange: UpstreamResponseDelegate {
     private let handler: ProxyHandler
     private let context: ChannelHandlerContext
@@ -15,43 +17,21 @@ final class Exchange: UpstreamResponseDelegate {
     private var record: RequestRecord
     private let began: NIODeadline
     private var pool: any UpstreamConnecting { handler.services.pool(for: context.eventLoop) }
-
-    private enum State { case starting, connecting, awaitingResponse, streamingResponse, done }
-    private var state = State.starting
-
-    // Request body, kept while it is small enough to replay for a retry or a mirror.
-    private var body: [ByteBuffer] = []
-    private var bodyBytes = 0
-    private var bodyComplete = false
-    private var replayable = true
-    /// Parts already written to the current upstream connection.
-    private var sentParts = 0
+    private var machine: ExchangeStateMachine
 
     private var backend: BackendIR?
     private var destination: ServiceDestinationIR?
     private var upstreamHead: HTTPRequestHead?
     private var lease: UpstreamLease?
-    private var attempts = 0
-    private var discardingResponseForRetry = false
-    private var responseStatus = 0
+    /// The response head as the client will get it, held until the machine says to write it.
+    private var heldHead: HTTPResponseHead?
     private var requestTimer: Scheduled<Void>?
     private var attemptTimer: Scheduled<Void>?
-    /// Time to the response head when the route sets no backendRequest timeout.
-    private var headTimer: Scheduled<Void>?
-    private var mirrorsFired = false
-    /// The current attempt's request was sent up to its end (its connection may be reused).
-    private var requestEndSent = false
-    /// An HTTP/1.0 client's response without a length is delimited by closing the connection.
-    private var closeAfterResponse = false
+    private var headHoldTimer: Scheduled<Void>?
     /// The upstream connection of a WebSocket handshake, between the 101 and joining the pipes.
     private var upgradeLease: UpstreamLease?
     private var upgradeSelf: Exchange?
     private var upgradeHead: HTTPResponseHead?
-    /// The response head, held until its first body bytes or its end arrive, or the upstream's read
-    /// burst is over: an upstream that closes right after its head then still gets the client a
-    /// 502 (and the access log says 502), not an empty reply.
-    private var pendingHead: HTTPResponseHead?
-    private var headFlushTimer: Scheduled<Void>?
 
     init(handler: ProxyHandler, context: ChannelHandlerContext, requestHead: HTTPRequestHead, facts: RequestFacts,
          route: CompiledHTTPRoute, record: RequestRecord, began: NIODeadline) {
@@ -62,6 +42,17 @@ final class Exchange: UpstreamResponseDelegate {
         self.route = route
         self.record = record
         self.began = began
+        let config = handler.services.config
+        var policy = ExchangeStateMachine.Policy()
+        policy.maxAttempts = 1 + max(0, route.ir.retry?.attempts ?? 0)
+        policy.retryConfigured = route.ir.retry != nil
+        policy.retryCodes = route.ir.retry?.codes ?? []
+        policy.retryBackoff = route.ir.retry?.backoff.map { TimeAmount.nanoseconds(Int64($0 * 1e9)) } ?? config.defaultRetryBackoff
+        policy.maxReplayBytes = config.maxReplayBodyBytes
+        policy.idempotent = Self.isIdempotent(requestHead.method)
+        policy.webSocket = Upgrade.isWebSocket(requestHead)
+        policy.upgradeRequest = ProxyHandler.isUpgradeRequest(requestHead)
+        machine = ExchangeStateMachine(policy: policy)
     }
 
     // MARK: - Start
@@ -71,23 +62,28 @@ final class Exchange: UpstreamResponseDelegate {
         // from when the request first arrives at the gateway until the response is sent"; 0 disables.
         if let t = route.ir.timeouts?.request, t > 0 {
             requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
-                timedOut(ProxyError.timeout("request timeout (\(t)s) expired"))
+                perform(machine.deadlinePassed(.request, error: .timeout("request timeout (\(t)s) expired")))
             }
         }
+        perform(machine.start(failure: chooseBackend()))
+    }
+
+    /// The weighted backend pick and its destination; nil when the request can be sent.
+    private func chooseBackend() -> ProxyError? {
         guard let backend = route.backends.pick(using: &handler.rng) else {
-            return fail(.invalidBackend(route.ir.backends.isEmpty ? "the rule has no backend" : "every backend has weight 0"))
+            return .invalidBackend(route.ir.backends.isEmpty ? "the rule has no backend" : "every backend has weight 0")
         }
         self.backend = backend
         record.backend = Self.describe(backend)
         switch backend.destination {
         case .invalid(_, let reason):
-            return fail(.invalidBackend(reason))
+            return .invalidBackend(reason)
         case .service(let d):
-            guard !d.endpoints.isEmpty else { return fail(.noEndpoints("Service \(d.service) port \(d.port) has no ready endpoints")) }
+            guard !d.endpoints.isEmpty else { return .noEndpoints("Service \(d.service) port \(d.port) has no ready endpoints") }
             destination = d
         }
         upstreamHead = buildUpstreamHead(backend: backend)
-        attempt()
+        return nil
     }
 
     static func isIdempotent(_ m: HTTPMethod) -> Bool {
@@ -156,133 +152,182 @@ final class Exchange: UpstreamResponseDelegate {
         return HeaderModifierIR(set: m.set.filter(ok), add: m.add.filter(ok), remove: m.remove)
     }
 
-    // MARK: - Attempts
+    // MARK: - Actions
 
-    private var maxAttempts: Int { 1 + max(0, route.ir.retry?.attempts ?? 0) }
+    /// Performs one action of the state machine.
+    private func perform(_ action: ExchangeStateMachine.Action) {
+        switch action {
+        case .none, .discardResponse:
+            return
+        case .connect:
+            connect()
+        case .releaseUnused:
+            return
+        case .sendRequest(let parts, let end):
+            guard let l = lease, let head = upstreamHead else { return }
+            armAttemptDeadline()
+            l.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            for b in parts { l.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
+            if end { l.channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+            l.channel.flush()
+            if context.channel.isActive { context.channel.setAutoRead(true) }
+        case .sendBody(let b):
+            guard let l = lease else { return }
+            l.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil)
+            if !l.channel.isWritable { context.channel.setAutoRead(false) }
+        case .sendEnd:
+            lease?.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        case .pauseClient:
+            handler.services.noteBufferedRequestBytes(machine.bufferedBytes)
+            context.channel.setAutoRead(false)
+        case .holdHead, .beginUpgrade:
+            return  // the executor already built the head (upstreamHead(_:))
+        case .armHeadHold:
+            guard headHoldTimer == nil else { return }
+            headHoldTimer = context.eventLoop.scheduleTask(in: handler.services.config.responseHeadHold) { [self] in
+                headHoldTimer = nil
+                perform(machine.headHoldExpired())
+            }
+        case .flushHead:
+            writeHeldHead()
+            context.flush()
+        case .forwardBody(let b, let withHead):
+            if withHead { writeHeldHead() }
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(b))), promise: nil)
+            if !context.channel.isWritable { lease?.channel.setAutoRead(false) }
+        case .finishResponse(_, let withHead, let close, let upstream):
+            dispose(upstream)
+            if withHead { writeHeldHead() }
+            let ctx = context
+            let trailers = pendingTrailers
+            pendingTrailers = nil
+            // Complete first: on HTTP/2 writing the end closes the stream at once.
+            complete(status: machine.responseStatus)
+            ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
+                // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
+                // closure of the connection after it sends the final response".
+                if close { ctx.close(promise: nil) }
+            }
+        case .respond(let error, let upstream):
+            dispose(upstream)
+            closeUpgrade()
+            respond(error)
+        case .retry(let backoff, let upstream):
+            dispose(upstream)
+            cancelAttemptTimers()
+            context.eventLoop.scheduleTask(in: backoff) { [self] in perform(machine.retryDue()) }
+        case .truncate(let error, let status, let upstream):
+            dispose(upstream)
+            closeUpgrade()
+            record.error = error.detail
+            context.close(promise: nil)
+            complete(status: status)
+        case .completeUpgrade:
+            guard let u = upgradeLease, let head = upgradeHead else { return }
+            upgradeLease = nil
+            let ctx = context
+            ctx.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            complete(status: 101)
+            Upgrade.glue(downstream: ctx, upstream: u.channel)
+            upgradeSelf = nil
+        case .abandon(let status, let upstream):
+            dispose(upstream)
+            closeUpgrade()
+            cancelAllTimers()
+            record.error = record.error ?? "client closed the connection"
+            handler.finish(record: record, status: status, began: began)
+        }
+    }
 
-    private func attempt() {
-        guard state != .done, let d = destination else { return }
-        discardingResponseForRetry = false
-        requestEndSent = false
-        attempts += 1
-        record.attempts = attempts
-        state = .connecting
-        sentParts = 0
+    /// Picks an endpoint — per backend per event loop for round robin, over requests in flight for
+    /// least-request — and opens (or reuses) a connection to it.
+    private func connect() {
+        guard let d = destination else { return }
+        record.attempts = machine.attempts
+        let p = pool
         let endpoint: EndpointIR?
         switch handler.services.config.loadBalancing {
         case .roundRobin:
-            roundRobinCounter &+= 1
-            endpoint = EndpointPicker.roundRobin(d.endpoints, counter: roundRobinCounter)
+            endpoint = EndpointPicker.roundRobin(d.endpoints, counter: p.nextRoundRobin(for: d.service, port: d.port))
         case .leastRequest:
-            let p = pool
             endpoint = EndpointPicker.leastRequest(d.endpoints, using: &handler.rng) { p.outstandingRequests($0) }
         }
-        guard let endpoint else { return fail(.noEndpoints("no endpoint")) }
+        guard let endpoint else { return perform(machine.connectFailed(.noEndpoints("no endpoint"))) }
         record.upstreamAddress = "\(endpoint.address):\(endpoint.port)"
-        pool.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenComplete { [self] result in
+        p.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenComplete { [self] result in
             switch result {
             case .success(let l):
-                guard state == .connecting else { pool.release(l, reusable: !l.isStream); return }
-                connected(l)
+                guard machine.phase == .connecting else { return p.release(l, reusable: !l.isStream) }
+                lease = l
+                l.handler.delegate = self
+                perform(machine.connected())
             case .failure(let e):
-                let err = (e as? ProxyError) ?? .connectFailed("\(e)")
-                attemptFailed(err, safeToRetry: true)
+                perform(machine.connectFailed((e as? ProxyError) ?? .connectFailed("\(e)")))
             }
         }
     }
 
-    private func connected(_ l: UpstreamLease) {
-        lease = l
-        l.handler.delegate = self
-        state = .awaitingResponse
+    private func armAttemptDeadline() {
+        let error: ProxyError
+        let limit: TimeAmount
         if let t = route.ir.timeouts?.backendRequest, t > 0 {
-            attemptTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(t * 1e9))) { [self] in
-                timedOut(ProxyError.timeout("backendRequest timeout (\(t)s) expired"), perAttempt: true)
-            }
+            limit = .nanoseconds(Int64(t * 1e9))
+            error = .timeout("backendRequest timeout (\(t)s) expired")
         } else {
-            let limit = handler.services.config.defaultResponseHeadTimeout
-            headTimer = context.eventLoop.scheduleTask(in: limit) { [self] in
-                timedOut(ProxyError.timeout("the upstream sent no response within \(limit.nanoseconds / 1_000_000_000)s"), perAttempt: true)
-            }
+            limit = handler.services.config.defaultResponseHeadTimeout
+            error = .timeout("the upstream sent no response within \(limit.nanoseconds / 1_000_000_000)s")
         }
-        l.channel.write(HTTPClientRequestPart.head(upstreamHead!), promise: nil)
-        for b in body { l.channel.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
-        sentParts = body.count
-        if bodyComplete {
-            l.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
-            requestEndSent = true
+        attemptTimer?.cancel()
+        attemptTimer = context.eventLoop.scheduleTask(in: limit) { [self] in
+            attemptTimer = nil
+            perform(machine.deadlinePassed(.attempt, error: error))
         }
-        l.channel.flush()
-        if !context.channel.isActive { return }
-        context.channel.setAutoRead(true)
     }
 
-    private func attemptFailed(_ error: ProxyError, safeToRetry: Bool) {
-        discardingResponseForRetry = false
-        closeUpgrade()
+    private func dispose(_ upstream: ExchangeStateMachine.Upstream) {
+        switch upstream {
+        case .keep: return
+        case .discard:
+            if let l = lease { pool.discard(l) }
+        case .release(let reusable):
+            if let l = lease { pool.release(l, reusable: reusable && l.handler.reusable) }
+        }
+        lease = nil
+        cancelAttemptTimers()
+    }
+
+    private func writeHeldHead() {
+        headHoldTimer?.cancel()
+        headHoldTimer = nil
+        if let head = heldHead {
+            heldHead = nil
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        }
+    }
+
+    private func cancelAttemptTimers() {
         attemptTimer?.cancel()
         attemptTimer = nil
-        headTimer?.cancel()
-        headTimer = nil
-        if let l = lease { pool.discard(l); lease = nil }
-        guard state != .done else { return }
-        if state == .streamingResponse && pendingHead != nil {
-            // Nothing reached the client yet: it gets a 502 instead of the head.
-            pendingHead = nil
-            return fail(error)
-        }
-        if state == .streamingResponse {
-            // The response has started: nothing can be repaired, the client sees a truncated response.
-            record.error = error.detail
-            context.close(promise: nil)
-            return complete(status: responseStatus)
-        }
-        // GEP-1731: retry "on connection errors" only when the request can be replayed.
-        if route.ir.retry != nil, safeToRetry || error.retryable, attempts < maxAttempts, replayable {
-            return scheduleRetry()
-        }
-        fail(error)
     }
 
-    private func scheduleRetry() {
-        let backoff = route.ir.retry?.backoff.map { TimeAmount.nanoseconds(Int64($0 * 1e9)) } ?? handler.services.config.defaultRetryBackoff
-        state = .connecting
-        context.eventLoop.scheduleTask(in: backoff) { [self] in attempt() }
+    private func cancelAllTimers() {
+        requestTimer?.cancel()
+        cancelAttemptTimers()
+        headHoldTimer?.cancel()
+        headHoldTimer = nil
     }
 
-    // MARK: - Request body
+    // MARK: - Request body (from ProxyHandler)
 
     func requestBody(_ b: ByteBuffer) {
-        if replayable {
-            if bodyBytes + b.readableBytes <= handler.services.config.maxReplayBodyBytes {
-                body.append(b)
-                bodyBytes += b.readableBytes
-                handler.services.noteBufferedRequestBytes(bodyBytes)
-            } else {
-                replayable = false
-            }
-        }
-        if let l = lease, state == .awaitingResponse || state == .streamingResponse {
-            if !replayable { body.removeAll() }
-            l.channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil)
-            sentParts += 1
-            if !l.channel.isWritable { context.channel.setAutoRead(false) }
-        } else if !replayable {
-            // Not connected yet and too big to keep whole: keep what arrived and stop reading until
-            // the upstream connection exists (bounded memory).
-            body.append(b)
-            handler.services.noteBufferedRequestBytes(body.reduce(0) { $0 + $1.readableBytes })
-            context.channel.setAutoRead(false)
-        }
+        perform(machine.requestBody(b))
+        handler.services.noteBufferedRequestBytes(machine.bufferedBytes)
     }
 
     func requestEnd() {
-        bodyComplete = true
-        if let l = lease, state == .awaitingResponse || state == .streamingResponse {
-            l.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            requestEndSent = true
-        }
-        fireMirrors()
+        perform(machine.requestEnd())
+        if let parts = machine.takeMirrorBody() { fireMirrors(parts) }
     }
 
     func downstreamWritabilityChanged(_ writable: Bool) {
@@ -293,41 +338,48 @@ final class Exchange: UpstreamResponseDelegate {
         context.channel.setAutoRead(writable)
     }
 
-    // MARK: - Response
+    func downstreamClosed() {
+        perform(machine.clientClosed())
+        cancelAllTimers()
+        closeUpgrade()
+    }
+
+    // MARK: - Response (from the upstream connection)
+
+    private var pendingTrailers: HTTPHeaders?
 
     func upstreamHead(_ h: HTTPResponseHead) {
-        guard state == .awaitingResponse else { return }
-        headTimer?.cancel()
-        headTimer = nil
-        if let retry = route.ir.retry, retry.codes.contains(Int(h.status.code)), attempts < maxAttempts, replayable, bodyComplete {
-            discardingResponseForRetry = true
-            return
-        }
-        if h.status == .switchingProtocols {
-            guard Upgrade.isWebSocket(requestHead), let l = lease else {
-                return attemptFailed(.upstreamReset("unexpected 101 Switching Protocols"), safeToRetry: false)
-            }
-            // Forward the handshake answer, then join the two connections byte for byte.
+        let action = machine.upstreamHead(status: Int(h.status.code))
+        switch action {
+        case .holdHead:
+            cancelAttemptTimers()
+            heldHead = responseHead(h)
+        case .beginUpgrade:
+            // Forward the handshake answer when the upstream decoder has finished with it
+            // (upstreamEnd), in the same event-loop tick as joining the pipes: the client cannot send
+            // frames into the HTTP decoder before the byte pipe is in place.
             var headers = HopByHop.strip(h.headers)
             headers.add(name: "connection", value: "upgrade")
             headers.add(name: "upgrade", value: h.headers.first(name: "upgrade") ?? "websocket")
-            responseStatus = 101
-            state = .streamingResponse
-            lease = nil
-            pool.detach(l)  // the connection leaves the pool's accounting: it becomes a tunnel
-            upgradeLease = l
+            if let l = lease {
+                lease = nil
+                pool.detach(l)  // the connection leaves the pool's accounting: it becomes a tunnel
+                upgradeLease = l
+            }
             upgradeSelf = self  // the upstream handler holds its delegate weakly
-            attemptTimer?.cancel()
+            cancelAttemptTimers()
             requestTimer?.cancel()
             upgradeHead = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
-            // The 101 goes to the client when the upstream decoder has finished with it
-            // (upstreamEnd), in the same event-loop tick as joining the pipes: the client cannot send
-            // frames into the HTTP decoder before the byte pipe is in place.
-            return
+        case .discardResponse:
+            cancelAttemptTimers()
+        default:
+            perform(action)
         }
-        state = .streamingResponse
-        responseStatus = Int(h.status.code)
-        if ProxyHandler.isUpgradeRequest(requestHead) { closeAfterResponse = true }
+    }
+
+    /// The response head as the client gets it: hop-by-hop fields removed, response filters
+    /// (ResponseHeaderModifier, CORS) applied, framing for the client's HTTP version.
+    private func responseHead(_ h: HTTPResponseHead) -> HTTPResponseHead {
         var headers: HeaderList = HopByHop.strip(h.headers).map { ($0.name, $0.value) }
         for f in route.ir.filters + (backend?.filters ?? []) {
             if case .responseHeaderModifier(let m) = f { Filters.apply(Self.safe(m), to: &headers) }
@@ -339,109 +391,39 @@ final class Exchange: UpstreamResponseDelegate {
         var out = HTTPHeaders()
         for (n, v) in headers { out.add(name: n, value: v) }
         let delimited = out.contains(name: "content-length") || Self.hasNoBody(status: h.status, method: requestHead.method)
+        var close = machine.closeAfterResponse || !requestHead.isKeepAlive
         if requestHead.version == .http1_0 {
             // RFC 9112 §6.1: "A server MUST NOT send a response containing Transfer-Encoding unless
             // the corresponding request indicates HTTP/1.1": without a length, the body ends with
             // the connection.
-            if !delimited { closeAfterResponse = true }
+            if !delimited { close = true; closeAfterResponseForHTTP10 = true }
         } else if h.headers.contains(name: "transfer-encoding") && !out.contains(name: "content-length") {
             out.add(name: "transfer-encoding", value: "chunked")
         }
-        if !requestHead.isKeepAlive || closeAfterResponse { out.replaceOrAdd(name: "connection", value: "close") }
-        pendingHead = HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
+        if close { out.replaceOrAdd(name: "connection", value: "close") }
+        return HTTPResponseHead(version: requestHead.version, status: h.status, headers: out)
     }
 
-    private func writePendingHead() {
-        headFlushTimer?.cancel()
-        headFlushTimer = nil
-        if let head = pendingHead {
-            pendingHead = nil
-            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-        }
-    }
+    /// An HTTP/1.0 client's response without a length is delimited by closing the connection.
+    private var closeAfterResponseForHTTP10 = false
 
-    func upstreamReadComplete() {
-        // A head that arrived alone (a streaming or slow response) is forwarded after a short hold
-        // (`responseHeadHold`) unless body bytes, the end or a failure come first — so an upstream
-        // that closes right after its head still gets the client a 502. Only heads that arrive
-        // without their body pay for this timer.
-        guard pendingHead != nil, headFlushTimer == nil else { return }
-        headFlushTimer = context.eventLoop.scheduleTask(in: handler.services.config.responseHeadHold) { [self] in
-            headFlushTimer = nil
-            guard state == .streamingResponse, pendingHead != nil else { return }
-            writePendingHead()
-            context.flush()
-        }
-    }
+    func upstreamReadComplete() { perform(machine.upstreamReadComplete()) }
 
-    func upstreamBody(_ b: ByteBuffer) {
-        guard state == .streamingResponse, !discardingResponseForRetry else { return }
-        writePendingHead()
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(b))), promise: nil)
-        if !context.channel.isWritable { lease?.channel.setAutoRead(false) }
-    }
+    func upstreamBody(_ b: ByteBuffer) { perform(machine.upstreamBody(b)) }
 
     func upstreamEnd(_ trailers: HTTPHeaders?) {
-        if let u = upgradeLease, let head = upgradeHead {
-            upgradeLease = nil
-            let ctx = context
-            ctx.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-            ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
-            complete(status: 101)
-            Upgrade.glue(downstream: ctx, upstream: u.channel)
-            upgradeSelf = nil
-            return
-        }
-        attemptTimer?.cancel()
-        attemptTimer = nil
-        if let l = lease {
-            // A connection whose request was not completely sent (an early response to an upload)
-            // cannot carry another request: the upstream is still reading this one's body.
-            pool.release(l, reusable: l.handler.reusable && requestEndSent)
+        pendingTrailers = trailers
+        let action = machine.upstreamEnd(trailers: trailers != nil, reusable: lease?.handler.reusable ?? false,
+                                         keepAlive: requestHead.isKeepAlive && !closeAfterResponseForHTTP10)
+        if case .none = action, let l = lease {
+            // An end outside a response the machine follows: give the connection back.
             lease = nil
+            pool.release(l, reusable: false)
         }
-        if discardingResponseForRetry {
-            discardingResponseForRetry = false
-            return attempts < maxAttempts ? scheduleRetry() : fail(.upstreamReset("retries exhausted"))
-        }
-        guard state == .streamingResponse else { return }
-        // Complete first: on HTTP/2 writing the end closes the stream at once.
-        let ctx = context
-        let close = closeAfterResponse || !requestHead.isKeepAlive
-        writePendingHead()
-        complete(status: responseStatus)
-        ctx.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
-            // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
-            // closure of the connection after it sends the final response".
-            if close { ctx.close(promise: nil) }
-        }
+        perform(action)
     }
 
-    func upstreamFailed(_ error: ProxyError) {
-        // Before the response head nothing reached the client: retryable when the request is
-        // replayable ("retry on connection errors"); a reset mid-response cannot be repaired.
-        // A request that reached the upstream is replayed only when its method is idempotent
-        // (RFC 9110 §9.2.2): GEP-1731's retries "on connection errors" must not resend a POST.
-        attemptFailed(error, safeToRetry: state == .awaitingResponse && Self.isIdempotent(requestHead.method))
-    }
-
-    /// A per-attempt timer (backendRequest, or the default response-head limit) may be retried —
-    /// GEP-1731: a request is "retried approximately 100 milliseconds after timing out or receiving
-    /// a response code configured to be retriable" — while the whole-request timer is final.
-    private func timedOut(_ error: ProxyError, perAttempt: Bool = false) {
-        guard state != .done else { return }
-        if !perAttempt {
-            // The request timeout ends every retry too: answer now, whatever is in flight.
-            if let l = lease { pool.discard(l); lease = nil }
-            if state == .streamingResponse && pendingHead == nil {
-                record.error = error.detail
-                context.close(promise: nil)
-                return complete(status: responseStatus)
-            }
-            return fail(error)
-        }
-        attemptFailed(error, safeToRetry: state == .awaitingResponse && Self.isIdempotent(requestHead.method))
-    }
+    func upstreamFailed(_ error: ProxyError) { perform(machine.upstreamFailed(error)) }
 
     /// Drops a WebSocket upgrade that did not complete.
     private func closeUpgrade() {
@@ -452,28 +434,10 @@ final class Exchange: UpstreamResponseDelegate {
         upgradeSelf = nil
     }
 
-    func downstreamClosed() {
-        closeUpgrade()
-        headFlushTimer?.cancel()
-        requestTimer?.cancel()
-        attemptTimer?.cancel()
-        headTimer?.cancel()
-        if let l = lease { pool.discard(l); lease = nil }
-        if state != .done {
-            state = .done
-            record.error = record.error ?? "client closed the connection"
-            handler.finish(record: record, status: responseStatus == 0 ? 499 : responseStatus, began: began)
-        }
-    }
-
     // MARK: - Completion
 
-    private func fail(_ error: ProxyError) {
-        guard state != .done else { return }
-        pendingHead = nil
-        headFlushTimer?.cancel()
-        headFlushTimer = nil
-        if let l = lease { pool.discard(l); lease = nil }
+    private func respond(_ error: ProxyError) {
+        heldHead = nil
         record.error = error.detail
         let text = ProxyHandler.genericBody(error.status)
         var headers = HTTPHeaders()
@@ -493,15 +457,10 @@ final class Exchange: UpstreamResponseDelegate {
     }
 
     private func complete(status: Int) {
-        guard state != .done else { return }
-        state = .done
         // Reading may have been paused for backpressure: the rest of the request (if any) must be
         // read and dropped, and the next request read.
         context.channel.setAutoRead(true)
-        requestTimer?.cancel()
-        attemptTimer?.cancel()
-        headTimer?.cancel()
-        headFlushTimer?.cancel()
+        cancelAllTimers()
         handler.finish(record: record, status: status, began: began)
         handler.exchangeDone(self)
     }
@@ -511,14 +470,12 @@ final class Exchange: UpstreamResponseDelegate {
     /// RequestMirror: "Requests are sent to the specified destination, but responses from that
     /// destination are ignored." Fire-and-forget on their own connections; a mirror never affects
     /// the primary response. GEP-3171: `percent`/`fraction` of requests are mirrored.
-    private func fireMirrors() {
-        guard !mirrorsFired, replayable, let head = upstreamHead else { return }
-        mirrorsFired = true
+    private func fireMirrors(_ parts: [ByteBuffer]) {
+        guard let head = upstreamHead else { return }
         for f in route.ir.filters + (backend?.filters ?? []) {
             guard case .requestMirror(let m) = f, case .service(let d) = m.backend.destination, !d.endpoints.isEmpty else { continue }
             if m.numerator < m.denominator, Int.random(in: 0..<max(1, m.denominator), using: &handler.rng) >= m.numerator { continue }
             let endpoint = d.endpoints[Int.random(in: 0..<d.endpoints.count, using: &handler.rng)]
-            let parts = body
             let p = pool
             let limit = handler.services.config.defaultResponseHeadTimeout
             p.acquire(endpoint, h2c: d.appProtocol == "kubernetes.io/h2c").whenSuccess { lease in
@@ -534,7 +491,6 @@ final class Exchange: UpstreamResponseDelegate {
         }
     }
 
-    private var roundRobinCounter = 0
 }
 
 /// Reads and drops a mirror's response, then returns the connection.

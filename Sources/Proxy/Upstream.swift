@@ -96,6 +96,10 @@ protocol UpstreamConnecting: AnyObject {
     func detach(_ lease: UpstreamLease)
     func outstandingRequests(_ e: EndpointIR) -> Int
     var openConnections: Int { get }
+    /// Round robin: the next index for a backend (Service and port). The counter lives per backend
+    /// per event loop (with the pool), never per request — so consecutive requests go to
+    /// consecutive endpoints.
+    func nextRoundRobin(for service: NamespacedName, port: Int) -> Int
 }
 
 /// An HTTP/2 connection to an h2c backend and its stream multiplexer (used only on its event loop).
@@ -128,6 +132,15 @@ final class UpstreamPool: UpstreamConnecting {
     }
 
     func outstandingRequests(_ e: EndpointIR) -> Int { outstanding[UpstreamKey(address: e.address, port: e.port)] ?? 0 }
+
+    private var roundRobin: [RoundRobinKey: Int] = [:]
+    private struct RoundRobinKey: Hashable { var service: NamespacedName; var port: Int }
+    func nextRoundRobin(for service: NamespacedName, port: Int) -> Int {
+        let key = RoundRobinKey(service: service, port: port)
+        let n = roundRobin[key, default: -1] &+ 1
+        roundRobin[key] = n
+        return n & Int.max
+    }
 
     /// One HTTP/2 connection per h2c endpoint, shared by concurrent streams.
     private var h2Connections: [UpstreamKey: EventLoopFuture<H2Connection>] = [:]

@@ -38,6 +38,11 @@ import Testing
         func detach(_ lease: UpstreamLease) {}
         func outstandingRequests(_ e: EndpointIR) -> Int { 0 }
         var openConnections: Int { connections.count }
+        var roundRobin = 0
+        func nextRoundRobin(for service: NamespacedName, port: Int) -> Int {
+            defer { roundRobin += 1 }
+            return roundRobin
+        }
     }
 
     final class Recorder: ProxyObserver, @unchecked Sendable {
