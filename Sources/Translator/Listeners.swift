@@ -69,7 +69,10 @@ extension Translation {
         }
 
         // Route kinds.
-        let supported = RouteKinds.supported(for: proto, tlsMode: l.tls?.mode)
+        // Only kinds the data plane serves (`DataPlaneCapabilities`): a kind the translator knows but
+        // the data plane does not serve is never listed, so routes of that kind are not accepted.
+        let served = config.capabilities.routeKinds(on: proto)
+        let supported = RouteKinds.supported(for: proto, tlsMode: l.tls?.mode).filter { served.contains($0) || !config.capabilities.serves(proto) }
         var kindsOK = true
         var kindsMessage = ""
         if let requested = l.allowedRoutes.kinds, !requested.isEmpty {
@@ -283,6 +286,22 @@ extension Translation {
             } else {
                 accepted.append(i)
             }
+        }
+
+        // Listeners the data plane does not serve (after conflicts, which are decided over every
+        // listener the API allows): Accepted False with the Accepted reason "UnsupportedProtocol"
+        // (the same as a protocol Sluice does not know, and GEP-1016's reason for a listener that
+        // cannot carry what it asks for), and never Programmed.
+        for i in listeners.indices where listeners[i].isValid {
+            guard let proto = listeners[i].proto, !config.capabilities.serves(proto) else { continue }
+            let f = factory(listeners[i].owner)
+            let what = "\(proto.rawValue) listeners are not served by Sluice's data plane yet (served: "
+                + config.capabilities.listenerProtocols.map(\.rawValue).sorted().joined(separator: ", ") + ")"
+            listeners[i].isValid = false
+            listeners[i].supportedKinds = []
+            listeners[i].tls = nil
+            listeners[i].conditions.set(f.make(Cond.accepted, false, Cond.unsupportedProtocol, what))
+            listeners[i].conditions.set(f.make(Cond.programmed, false, Cond.reasonInvalid, what))
         }
     }
 

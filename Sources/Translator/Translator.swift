@@ -9,9 +9,11 @@ public struct TranslatorConfig: Sendable {
     public var transitionTime: String
     /// How Gateway addresses and Service cluster IPs are chosen.
     public var addressing: Addressing
-    /// Feature names reported in GatewayClass `status.supportedFeatures` — only what Sluice really
-    /// implements end to end (see `SupportedFeatures`).
-    public var supportedFeatures: [String]
+    /// What the data plane serves: listener protocols, route kinds and claimed features. Status
+    /// (`Programmed`, `supportedKinds`, GatewayClass `supportedFeatures`) is derived from it.
+    public var capabilities: DataPlaneCapabilities
+    /// Feature names reported in GatewayClass `status.supportedFeatures`.
+    public var supportedFeatures: [String] { capabilities.features.sorted() }
 
     public enum Addressing: Sendable {
         /// The embedded default (../shared/DESIGN.md §3): each Gateway gets a loopback address in
@@ -24,11 +26,11 @@ public struct TranslatorConfig: Sendable {
     public init(controllerName: String = TranslatorConfig.defaultControllerName,
                 transitionTime: String = "1970-01-01T00:00:00Z",
                 addressing: Addressing = .embedded,
-                supportedFeatures: [String] = SupportedFeatures.claimed) {
+                capabilities: DataPlaneCapabilities = .sluice) {
         self.controllerName = controllerName
         self.transitionTime = transitionTime
         self.addressing = addressing
-        self.supportedFeatures = supportedFeatures
+        self.capabilities = capabilities
     }
 
     public static let defaultControllerName = "sluice.dev/gateway-controller"
@@ -41,26 +43,12 @@ public struct TranslatorConfig: Sendable {
 /// features are supported. `ConformanceRunTests` fails if any test whose features are all claimed
 /// did not run and pass.
 public enum SupportedFeatures {
-    public static var claimed: [String] { implementedInDataPlane }
+    /// Claimed in GatewayClass status: `DataPlaneCapabilities.sluice.features`, the one list.
+    public static var claimed: [String] { DataPlaneCapabilities.sluice.features.sorted() }
 
-    /// Features whose behaviour the HTTP data plane implements — what `sluice conformance` runs by
-    /// default. Not a claim: a feature is claimed only when all of its conformance tests pass.
-    public static let implementedInDataPlane: [String] = [
-        "Gateway", "HTTPRoute", "ReferenceGrant", "GatewayPort8080", "GatewayHTTPListenerIsolation",
-        "HTTPRouteQueryParamMatching", "HTTPRouteMethodMatching", "HTTPRouteResponseHeaderModification",
-        "HTTPRouteBackendRequestHeaderModification", "HTTPRoutePortRedirect", "HTTPRouteSchemeRedirect",
-        "HTTPRoutePathRedirect", "HTTPRouteHostRewrite", "HTTPRoutePathRewrite", "HTTPRouteRequestMirror",
-        "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror", "HTTPRouteRequestTimeout",
-        "HTTPRouteBackendTimeout", "HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteCORS",
-        "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode", "HTTPRoute308RedirectStatusCode",
-        "HTTPRouteParentRefPort", "HTTPRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket", "ListenerSet",
-        "GatewayFrontendClientCertificateValidation", "GatewayFrontendClientCertificateValidationInsecureFallback",
-        "GatewayAddressEmpty",
-        // MESH-HTTP (GAMMA): the mesh frontends serve the same compiled HTTPRoutes.
-        "Mesh", "MeshClusterIPMatching", "MeshConsumerRoute", "MeshHTTPRouteRewritePath", "MeshHTTPRouteSchemeRedirect",
-        "MeshHTTPRouteRedirectPort", "MeshHTTPRouteRedirectPath", "MeshHTTPRouteBackendRequestHeaderModification",
-        "MeshHTTPRouteQueryParamMatching", "MeshHTTPRouteNamedRouteRule",
-    ]
+    /// What `sluice conformance` runs by default: the same set (a feature is claimed only when all
+    /// of its conformance tests pass, so the two never differ).
+    public static var implementedInDataPlane: [String] { claimed }
 }
 
 /// Optional Gateway API behaviours the translator implements that decide which conformance tests
