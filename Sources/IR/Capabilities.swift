@@ -13,11 +13,16 @@ public struct DataPlaneCapabilities: Sendable, Hashable {
     public var gatewayRouteKinds: [ListenerProtocol: [String]]
     /// Conformance feature names claimed (../shared/conformance/features.json).
     public var features: Set<String>
+    /// TLS origination to backends (BackendTLSPolicy, GEP-1897). Without it a backend a policy
+    /// targets is an invalid backend (never reached in cleartext).
+    public var backendTLS: Bool
 
-    public init(listenerProtocols: Set<ListenerProtocol>, gatewayRouteKinds: [ListenerProtocol: [String]], features: Set<String>) {
+    public init(listenerProtocols: Set<ListenerProtocol>, gatewayRouteKinds: [ListenerProtocol: [String]], features: Set<String>,
+                backendTLS: Bool = false) {
         self.listenerProtocols = listenerProtocols
         self.gatewayRouteKinds = gatewayRouteKinds
         self.features = features
+        self.backendTLS = backendTLS
     }
 
     /// Whether a listener of this protocol is served.
@@ -56,5 +61,5 @@ public struct DataPlaneCapabilities: Sendable, Hashable {
         listenerProtocols: [.http, .https, .tls, .tcp, .udp],
         gatewayRouteKinds: [.http: ["HTTPRoute", "GRPCRoute"], .https: ["HTTPRoute", "GRPCRoute"], .tls: ["TLSRoute"],
                             .tcp: ["TCPRoute"], .udp: ["UDPRoute"]],
-        features: sluice.features)
+        features: sluice.features, backendTLS: true)
 }

@@ -104,7 +104,8 @@ extension Translation {
             } else if !st.conflictedTargets.isEmpty {
                 conditions.append(f.make(Cond.accepted, false, "Conflicted", st.conflictedTargets.joined(separator: "; ")))
             } else {
-                conditions.append(f.make(Cond.accepted, true, Cond.reasonAccepted, "policy accepted"))
+                conditions.append(f.make(Cond.accepted, true, Cond.reasonAccepted, config.capabilities.backendTLS ? "policy accepted"
+                    : "policy accepted; Sluice's data plane does not originate TLS to backends yet, so routes to its targets have ResolvedRefs=False (UnsupportedProtocol) and their requests are refused, never sent in cleartext"))
             }
             if let p = st.refProblem {
                 conditions.append(f.make(Cond.resolvedRefs, false, p.reason, p.message))
@@ -116,7 +117,9 @@ extension Translation {
                                      controllerName: config.controllerName, conditions: conditions)
             })
             self.status.backendTLSPolicies[GatewayAPI.NamespacedName(namespace: st.key.namespace, name: st.key.name)] = status
-            if ancestors.isEmpty {
+            if !config.capabilities.backendTLS {
+                diagnose(.warning, st.key, "Sluice's data plane does not originate TLS to backends yet: backendRefs to the policy's targets are invalid (ResolvedRefs=False, UnsupportedProtocol) and their requests are refused, never sent in cleartext")
+            } else if ancestors.isEmpty {
                 diagnose(.info, st.key, "no Gateway of ours routes to the policy's targets, so it has no ancestors yet")
             }
         }

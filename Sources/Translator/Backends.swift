@@ -69,9 +69,18 @@ extension Translation {
             return .failure(RefFailure(reason: Cond.unsupportedProtocolRoute,
                                        message: "backendRef Service \(ns)/\(name) port \(port) has appProtocol \(sp.appProtocol!), which a \(routeKind) cannot speak"))
         }
+        let tls = backendTLS(for: svcName, portName: sp.name)
+        // A BackendTLSPolicy asks for TLS to this backend. While the data plane cannot originate
+        // TLS, the route "is not able to send traffic to the backend using the specified protocol",
+        // so "the backend is considered invalid. Implementations MUST set ResolvedRefs condition to
+        // False with the Reason UnsupportedProtocol" (GEP-1911) — and requests get the invalid
+        // backend's 500, never a cleartext connection the policy's author did not want.
+        if tls != nil && !config.capabilities.backendTLS {
+            return .failure(RefFailure(reason: Cond.unsupportedProtocolRoute,
+                                       message: "backendRef Service \(ns)/\(name) port \(port) is targeted by a BackendTLSPolicy, and Sluice's data plane does not originate TLS to backends yet: requests are refused (500), never sent in cleartext"))
+        }
         return .success(ServiceDestinationIR(service: IR.NamespacedName(ns, name), port: port, appProtocol: sp.appProtocol,
-                                             endpoints: endpoints(of: svc, port: sp),
-                                             tls: backendTLS(for: svcName, portName: sp.name)))
+                                             endpoints: endpoints(of: svc, port: sp), tls: tls))
     }
 
     /// Ready endpoints of a Service port from its EndpointSlices (label `kubernetes.io/service-name`).

@@ -365,6 +365,28 @@ struct HostileInputTests {
         }
     }
 
+    @Test("A backend targeted by a BackendTLSPolicy is refused (500), never reached in cleartext, while TLS origination is not served")
+    func backendTLSNeverCleartext() async throws {
+        let echo = try await EchoServer.start(name: "tls-wanted")
+        defer { Task { await echo.stop() } }
+        try await withGateway("backendtls", expectClean: false, { s in
+            Scenario.yaml(s.gatewayYAML(), s.service("secure", echo), s.route("r", rules: """
+                  - backendRefs: [{name: secure, port: 80}]
+                """), """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: BackendTLSPolicy
+                metadata: {name: secure-tls, namespace: \(E2E.namespace)}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: secure}]
+                  validation: {hostname: secure.example.com, wellKnownCACertificates: System}
+                """)
+        }) { gw in
+            let r = try await gw.get("/")
+            #expect(r.status == 500)
+            #expect(echo.requestCount == 0, "the backend must never get the request in cleartext")
+        }
+    }
+
     @Test("Error bodies are generic: no upstream address, NIO error text, namespace or Service name")
     func genericErrorBodies() async throws {
         try await withGateway("errbody", expectClean: false, { s in
