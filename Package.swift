@@ -44,7 +44,7 @@ let package = Package(
         ]),
         // Metrics (bounded labels), access log, admin endpoints.
         .target(name: "Telemetry", dependencies: [
-            "Proxy",
+            "Proxy", "IR",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

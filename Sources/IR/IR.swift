@@ -238,3 +238,24 @@ public struct ConsumerGRPCRoutesIR: Hashable, Sendable, Codable {
         self.routes = routes
     }
 }
+
+extension IRSnapshot {
+    /// Every route (kind/namespace/name, with a rule) the snapshot serves on Gateway listeners and
+    /// Service ports — what telemetry keeps series for.
+    public var routeRefs: Set<RouteRef> {
+        var out: Set<RouteRef> = []
+        for g in gateways {
+            for l in g.listeners {
+                for v in l.virtualHosts {
+                    for r in v.httpRoutes { out.insert(r.route) }
+                    for r in v.grpcRoutes { out.insert(r.route) }
+                }
+            }
+        }
+        for m in meshServices {
+            for r in m.producerRoutes ?? [] { out.insert(r.route) }
+            for c in m.consumerRoutes { for r in c.routes { out.insert(r.route) } }
+        }
+        return out
+    }
+}

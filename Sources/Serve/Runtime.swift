@@ -106,6 +106,7 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
             self.version = snap.version
         }
         metrics.setConfigVersion(snap.version)
+        metrics.retain(routes: report.result.ir.routeRefs)
         metrics.reloaded(errors: errors)
         for d in report.diagnostics where d.severity != .info {
             logger.log(level: d.severity == .error ? .error : .warning, "\(d)")

@@ -1,20 +1,39 @@
 import Foundation
+import IR
 import NIOConcurrencyHelpers
 import Proxy
 
 /// Request metrics with bounded label sets, exposed in the Prometheus text format.
 ///
-/// Labels are the Gateway API identities a request went through — gateway address, listener,
-/// route (kind/namespace/name/rule), backend Service — and the status class; never a raw path or
-/// host (linkerd2-proxy's typed identities, ../shared/DESIGN.md §4.8). Their number is bounded by
-/// the configuration, not by traffic.
+/// Labels are the Gateway API identities a request went through — never a raw path or host
+/// (linkerd2-proxy's typed identities, ../shared/DESIGN.md §4.8) — and sized so a scrape stays cheap
+/// at thousands of routes:
+/// - `sluice_requests_total{gateway, listener, route, code}`: per route (kind/namespace/name) and
+///   status class — at most 5 series per route and parent;
+/// - `sluice_request_duration_seconds{gateway, listener}`: one histogram per parent (Gateway
+///   listener or mesh Service port), as OpenTelemetry's `http.server.request.duration` is per
+///   server, not per route;
+/// - series of routes that left the configuration are dropped on the next apply (`retain`).
 public final class Metrics: ProxyObserver, @unchecked Sendable {
-    struct Key: Hashable {
+    /// A Gateway listener (`gateway` = bind address) or a mesh Service port.
+    struct Parent: Hashable {
         var gateway: String
         var listener: String
-        var route: String
-        var backend: String
-        var statusClass: String
+    }
+
+    /// A route without its rule: the request counter's identity.
+    struct RouteID: Hashable {
+        var kind: String
+        var namespace: String
+        var name: String
+        var label: String { kind.isEmpty ? "" : "\(kind)/\(namespace)/\(name)" }
+    }
+
+    struct Key: Hashable {
+        var parent: Parent
+        var route: RouteID
+        /// 1...5 (the status code's hundreds).
+        var statusClass: Int
     }
 
     struct Histogram {
@@ -28,7 +47,7 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
 
     private let lock = NIOLock()
     private var requests: [Key: Int] = [:]
-    private var latency: [Key: Histogram] = [:]
+    private var latency: [Parent: Histogram] = [:]
     private var configVersion = 0
     private var reloads = 0
     private var reloadErrors = 0
@@ -43,21 +62,30 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
     }
 
     public func record(_ r: RequestRecord) {
-        let route = r.route.map { "\($0.kind)/\($0.namespace)/\($0.name)/\($0.ruleIndex)" } ?? ""
-        let key = Key(gateway: r.gateway, listener: r.listener, route: route, backend: r.backend ?? "",
-                      statusClass: "\(r.status / 100)xx")
+        let parent = Parent(gateway: r.gateway, listener: r.listener)
+        let route = r.route.map { RouteID(kind: $0.kind, namespace: $0.namespace, name: $0.name) } ?? RouteID(kind: "", namespace: "", name: "")
+        let key = Key(parent: parent, route: route, statusClass: min(5, max(1, r.status / 100)))
         let bucket = Self.bucketBounds.firstIndex { r.durationSeconds <= $0 }
         lock.withLock {
             requests[key, default: 0] += 1
             // Updated in place: copying the histogram out and back would copy its bucket array
             // (an allocation per request). Buckets are cumulative in the exposition, so only the
             // first matching one is counted here and `render` sums them.
-            if latency[key] == nil { latency[key] = Histogram(buckets: Array(repeating: 0, count: Self.bucketBounds.count)) }
-            if let bucket { latency[key]!.buckets[bucket] += 1 }
-            latency[key]!.sum += r.durationSeconds
-            latency[key]!.count += 1
+            if latency[parent] == nil { latency[parent] = Histogram(buckets: Array(repeating: 0, count: Self.bucketBounds.count)) }
+            if let bucket { latency[parent]!.buckets[bucket] += 1 }
+            latency[parent]!.sum += r.durationSeconds
+            latency[parent]!.count += 1
         }
         accessLog?.write(r)
+    }
+
+    /// Drops the request series of routes that are no longer configured, so deleted routes do not
+    /// accumulate series (the histogram is per parent and stays).
+    public func retain(routes: Set<RouteRef>) {
+        let live = Set(routes.map { RouteID(kind: $0.kind, namespace: $0.namespace, name: $0.name) })
+        lock.withLock {
+            requests = requests.filter { $0.key.route.kind.isEmpty || live.contains($0.key.route) }
+        }
     }
 
     public func rejected(status: Int, reason: String) { lock.withLock { rejections[status, default: 0] += 1 } }
@@ -67,20 +95,21 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
     public func reloaded(errors: Int) { lock.withLock { reloads += 1; reloadErrors += errors } }
     public func setUpstreamConnectionGauge(_ f: @escaping @Sendable () -> Int) { lock.withLock { upstreamConnections = f } }
 
-    /// Prometheus text exposition format 0.0.4.
+    /// Prometheus text exposition format 0.0.4. Labels are rendered once per series, sorting uses
+    /// the rendered labels (computed once, not in the comparator).
     public func render() -> String {
         let (req, lat, version, rl, rle, conns) = lock.withLock { (requests, latency, configVersion, reloads, reloadErrors, upstreamConnections) }
         let (rejected, refused) = lock.withLock { (rejections, refusedConnections) }
         var out = ""
-        out += "# HELP sluice_requests_total Requests handled, by Gateway, listener, route rule, backend and status class.\n"
+        out.reserveCapacity(req.count * 120 + lat.count * 1_500 + 2_000)
+        out += "# HELP sluice_requests_total Requests handled, by parent (Gateway listener or Service port), route and status class.\n"
         out += "# TYPE sluice_requests_total counter\n"
-        for (k, v) in req.sorted(by: { Self.labels($0.key) < Self.labels($1.key) }) {
-            out += "sluice_requests_total{\(Self.labels(k))} \(v)\n"
+        for (labels, v) in req.map({ (Self.labels($0.key), $0.value) }).sorted(by: { $0.0 < $1.0 }) {
+            out += "sluice_requests_total{"; out += labels; out += "} "; out += String(v); out += "\n"
         }
-        out += "# HELP sluice_request_duration_seconds Time from request head to response end.\n"
+        out += "# HELP sluice_request_duration_seconds Time from request head to response end, per parent (Gateway listener or Service port).\n"
         out += "# TYPE sluice_request_duration_seconds histogram\n"
-        for (k, h) in lat.sorted(by: { Self.labels($0.key) < Self.labels($1.key) }) {
-            let l = Self.labels(k)
+        for (l, h) in lat.map({ (Self.labels($0.key), $0.value) }).sorted(by: { $0.0 < $1.0 }) {
             var cumulative = 0
             for (i, b) in Self.bucketBounds.enumerated() {
                 cumulative += h.buckets[i]
@@ -106,12 +135,17 @@ public final class Metrics: ProxyObserver, @unchecked Sendable {
         return out
     }
 
+    static func labels(_ p: Parent) -> String {
+        "gateway=\"\(escape(p.gateway))\",listener=\"\(escape(p.listener))\""
+    }
+
     static func labels(_ k: Key) -> String {
-        "gateway=\"\(escape(k.gateway))\",listener=\"\(escape(k.listener))\",route=\"\(escape(k.route))\",backend=\"\(escape(k.backend))\",code=\"\(k.statusClass)\""
+        labels(k.parent) + ",route=\"\(escape(k.route.label))\",code=\"\(k.statusClass)xx\""
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return s }
+        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 }
 

@@ -167,7 +167,7 @@ struct ProxyReloadTests {
             #expect(metrics.status == 200)
             let text = metrics.text
             #expect(text.contains("sluice_requests_total{"))
-            #expect(text.contains("route=\"HTTPRoute/\(E2E.namespace)/web/0\""), "metrics carry the route ref")
+            #expect(text.contains("route=\"HTTPRoute/\(E2E.namespace)/web\""), "metrics carry the route ref")
             #expect(!text.contains("zq-raw"), "no raw path in metric labels")
             #expect(!text.contains("serve.example.test"), "no raw host in metric labels")
             #expect(text.contains("sluice_config_reloads_total"))
