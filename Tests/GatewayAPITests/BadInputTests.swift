@@ -351,7 +351,7 @@ struct BadInputTests {
         let bad = try dir.write("latin1.yaml", Data("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf".utf8) + Data([0xE9, 0x0A]))
         let good = try dir.write("ok.yaml", Data(configMap("ok").utf8))
         let r = Loader.load(paths: [dir.path])
-        #expect(rendered(r) == ["\(bad): file is not UTF-8 text"])
+        #expect(rendered(r) == ["\(bad):4: file is not UTF-8 text: invalid UTF-8 sequence at byte offset 52 (line 4, column 12)"])
         #expect(r.diagnostics.first?.severity == .error)
         #expect(placed(r) == ["ConfigMap default/ok@\(good):1"])
     }
