@@ -200,11 +200,12 @@ public enum YAMLReader {
         case let .duplicatedKeysInMapping(duplicates, context):
             // Yams marks the first occurrence; the error belongs to the repeated key below it.
             let key = duplicates.first ?? ""
-            let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
+            // Lines as YAML counts them: a lone CR ends a line too (a "\r\n" is one Character).
+            let lines = context.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
             let first = context.mark.line
             let indent = context.mark.column - 1
             var at = first
-            for n in first..<lines.count {  // lines[n] is line n+1
+            for n in first..<max(first, lines.count) {  // lines[n] is line n+1
                 let l = lines[n]
                 if l.count > indent, l.prefix(indent).allSatisfy({ $0 == " " || $0 == "-" }),
                    l.dropFirst(indent).hasPrefix(key + ":") { at = n + 1; break }

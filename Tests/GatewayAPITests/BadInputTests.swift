@@ -82,6 +82,15 @@ struct BadInputTests {
         #expect(rendered(r) == ["bad.yaml:5: YAML syntax error: mapping values are not allowed in this context"])
     }
 
+    /// Found by fuzz/run.sh yaml-loader: with lone CRs as line ends (YAML counts them, `split` on
+    /// "\n" did not) the duplicate key's line was past the end of the lines and the search for it
+    /// trapped ("Range requires lowerBound <= upperBound").
+    @Test func duplicateKeyInAFileWithCarriageReturnLineEndsIsAnErrorAtItsLine() {
+        let r = load("apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: a\r  name: b\r")
+        #expect(r.objects.isEmpty)
+        #expect(rendered(r) == ["bad.yaml:5: duplicate key \"name\" in mapping (first at line 4)"])
+    }
+
     @Test func duplicateKeyIsAnError() {
         let text = """
         apiVersion: v1
