@@ -76,7 +76,7 @@ let package = Package(
         // Glue used by the commands: load → validate → translate → render.
         .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane", "Serve", "Echo", "Conformance", "Routing",
+            "ControlPlane", "GatewayAPI", "Serve", "Echo", "Conformance", "Routing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

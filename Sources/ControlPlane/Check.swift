@@ -10,9 +10,10 @@ public struct CheckReport: Sendable {
     /// Load, decode and translation diagnostics, load first.
     public var diagnostics: [Diagnostic]
 
-    /// Loads, validates and translates files and folders.
-    public static func run(paths: [String], config: TranslatorConfig = TranslatorConfig()) -> CheckReport {
-        make(Loader.load(paths: paths), config: config)
+    /// Loads (within `limits`), validates and translates files and folders.
+    public static func run(paths: [String], config: TranslatorConfig = TranslatorConfig(),
+                           limits: LoadLimits = .standard) -> CheckReport {
+        make(Loader.load(paths: paths, limits: limits), config: config)
     }
 
     /// The same from in-memory (file name, text) pairs.

@@ -67,6 +67,14 @@ public struct ProviderSnapshot: Sendable {
 /// definitions in different files the last file in `Loader.files` order wins, with the Loader's
 /// duplicate warning.
 ///
+/// ## Limits
+///
+/// `limits` bound what a change may bring in: a file over `maxFileBytes` is not read; a changed file
+/// that would take the bytes of all files over `maxTotalBytes`, or their objects over `maxObjects`,
+/// is not (wholly) loaded. Either is an error naming the file, and — like any problem that hides
+/// which objects a file defines — the file's last good objects keep serving. Objects already served
+/// are never dropped for a limit; an unchanged file is not re-counted against it.
+///
 /// ## Watching
 ///
 /// `updates()` polls the modification time, size and inode of every file (portable: no inotify or
@@ -86,6 +94,8 @@ public final class FileProvider: @unchecked Sendable {
     public let debounce: Duration
     public let pollInterval: Duration
     public let maxDelay: Duration
+    /// Bounds on file size, total bytes and objects; see "Limits" above.
+    public let limits: LoadLimits
     private let clock: any Clock<Duration>
 
     private let lock = NSLock()
@@ -98,8 +108,10 @@ public final class FileProvider: @unchecked Sendable {
     ///   - maxDelay: the longest a noticed change waits for the tree to become quiet.
     ///   - clock: the clock `updates()` sleeps and measures quiet time on.
     public init(paths: [String], debounce: Duration = .milliseconds(200), pollInterval: Duration = .milliseconds(100),
-                maxDelay: Duration = .milliseconds(800), clock: any Clock<Duration> = ContinuousClock()) {
+                maxDelay: Duration = .milliseconds(800), clock: any Clock<Duration> = ContinuousClock(),
+                limits: LoadLimits = .standard) {
         self.paths = paths
+        self.limits = limits
         self.debounce = debounce
         self.pollInterval = pollInterval
         self.maxDelay = maxDelay
@@ -119,7 +131,7 @@ public final class FileProvider: @unchecked Sendable {
     @discardableResult
     public func loadOnce() -> ProviderSnapshot {
         lock.lock(); defer { lock.unlock() }
-        return state.load(paths: paths)
+        return state.load(paths: paths, limits: limits)
     }
 
     // MARK: - Watching
@@ -143,7 +155,7 @@ public final class FileProvider: @unchecked Sendable {
     }
 
     private func watch<C: Clock<Duration>>(clock: C, continuation: AsyncStream<ProviderSnapshot>.Continuation) async {
-        var emitted = withLock { state.current.version == 0 ? state.load(paths: paths) : state.current }
+        var emitted = withLock { state.current.version == 0 ? state.load(paths: paths, limits: limits) : state.current }
         continuation.yield(emitted)
         // The tree as of our last scan, when it last changed, and when a pending change was first seen.
         var seen = withLock { state.loadedSignature }
@@ -197,16 +209,22 @@ extension FileProvider {
         /// The file's own load diagnostics.
         var diagnostics: [Diagnostic] = []
 
+        /// What the file counts against `LoadLimits`.
+        var bytes: Int { text?.utf8.count ?? 0 }
+        var objectCount: Int { fresh.count + kept.count }
+
         /// Everything this file serves (fresh and kept), used as "the last good objects" next time.
         var good: [LoadedObject] { fresh + kept.map(\.object) }
 
         /// Loads `text` as `file`, keeping objects of `previous` according to the last-good rules.
-        static func load(file: String, text: String?, previous: FileState?) -> FileState {
+        /// A nil `text` is a file that could not be read, for the reason `problem` says.
+        static func load(file: String, text: String?, problem: Diagnostic? = nil, previous: FileState?,
+                         limits: LoadLimits = .unlimited, objectsSoFar: Int = 0) -> FileState {
             var result = FileState(text: text)
             var identified: Set<ObjectKey> = []
             var unidentifiedProblem: SourceLocation?
             if let text {
-                let loaded = Loader.load(texts: [(file: file, text: text)])
+                let loaded = Loader.load(texts: [(file: file, text: text)], limits: limits, objectsSoFar: objectsSoFar)
                 result.diagnostics = loaded.diagnostics
                 // Decoding into the typed model is part of "loads fine": an object the translator
                 // could not read must not replace its last good version.
@@ -226,8 +244,9 @@ extension FileProvider {
                 }
             } else {
                 let why = FileManager.default.fileExists(atPath: file) ? "file is not UTF-8 text" : "cannot read file"
-                result.diagnostics = [Diagnostic(.error, why, location: SourceLocation(file: file, line: 0))]
-                unidentifiedProblem = SourceLocation(file: file, line: 0)
+                let d = problem ?? Diagnostic(.error, why, location: SourceLocation(file: file, line: 0))
+                result.diagnostics = [d]
+                unidentifiedProblem = d.location ?? SourceLocation(file: file, line: 0)
             }
             guard let previous else { return result }
             let freshKeys = Set(result.fresh.map(\.key))
@@ -252,7 +271,7 @@ extension FileProvider {
         /// The tree as it was scanned at the start of the last load.
         var loadedSignature = TreeSignature(files: [])
 
-        mutating func load(paths: [String]) -> ProviderSnapshot {
+        mutating func load(paths: [String], limits: LoadLimits) -> ProviderSnapshot {
             let (listed, listDiagnostics) = Loader.files(in: paths)
             let signature = TreeSignature(files: listed.map(TreeSignature.stat(path:)))
             var order: [String] = []
@@ -262,13 +281,25 @@ extension FileProvider {
             // 1. Per file: re-read, re-parse only when the text changed.
             var changed: [String] = []
             var newFiles: [String: FileState] = [:]
+            // A file is read and loaded within what the other files leave of the limits (those not
+            // reached yet count as they were at the previous load): running totals of all files.
+            var bytes = order.reduce(0) { $0 + (files[$1]?.bytes ?? 0) }
+            var objectCount = order.reduce(0) { $0 + (files[$1]?.objectCount ?? 0) }
             for file in order {
-                let text = FileManager.default.contents(atPath: file).flatMap { String(data: $0, encoding: .utf8) }
                 let previous = files[file]
+                bytes -= previous?.bytes ?? 0
+                objectCount -= previous?.objectCount ?? 0
+                defer {
+                    bytes += newFiles[file]?.bytes ?? 0
+                    objectCount += newFiles[file]?.objectCount ?? 0
+                }
+                let read = Loader.readText(file: file, limits: limits, totalSoFar: bytes)
+                let text = try? read.get()
                 if let previous, previous.text == text, text != nil {
                     newFiles[file] = previous
                 } else {
-                    newFiles[file] = FileState.load(file: file, text: text, previous: previous)
+                    newFiles[file] = FileState.load(file: file, text: text, problem: read.failure, previous: previous,
+                                                    limits: limits, objectsSoFar: objectCount)
                     if previous == nil || previous?.text != text { changed.append(file) }
                 }
             }
@@ -378,3 +409,10 @@ struct TreeSignature: Equatable, Sendable {
 private typealias SystemStat = stat
 private func systemStat(_ path: String, _ buffer: inout SystemStat) -> Int32 { stat(path, &buffer) }
 #endif
+
+private extension Result {
+    var failure: Failure? {
+        if case .failure(let f) = self { return f }
+        return nil
+    }
+}

@@ -26,21 +26,29 @@ public enum YAMLReader {
     /// Splits `text` into documents and parses each one.
     public static func documents(text: String, file: String) -> [SourceDocument] {
         var docs: [SourceDocument] = []
+        forEachDocument(text: text, file: file) { docs.append($0); return true }
+        return docs
+    }
+
+    /// Splits `text` into documents and hands each one, parsed, to `body` as soon as it is read; stops
+    /// when `body` returns false. Only one document's text and value are alive at a time, so loading
+    /// a large file does not hold every document's tree at once, and a caller that reached a limit
+    /// parses no further.
+    public static func forEachDocument(text: String, file: String, _ body: (SourceDocument) -> Bool) {
         // A UTF-8 byte-order mark and Windows line ends are read as a plain Unix text would be.
         var text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         if text.contains("\r\n") { text = text.replacingOccurrences(of: "\r\n", with: "\n") }
-        for chunk in splitDocuments(text) {
+        splitDocuments(text) { chunk in
             let trimmed = chunk.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.allSatisfy({ $0 == "." }) { continue }
+            if trimmed.isEmpty || trimmed.allSatisfy({ $0 == "." }) { return true }
             // Skip documents made only of comments.
             if chunk.text.split(separator: "\n").allSatisfy({
                 let t = $0.trimmingCharacters(in: .whitespaces)
                 return t.isEmpty || t.hasPrefix("#") || t == "..."
-            }) { continue }
-            docs.append(SourceDocument(file: file, line: chunk.firstLine,
+            }) { return true }
+            return body(SourceDocument(file: file, line: chunk.firstLine,
                                        result: parse(chunk.text, file: file, lineOffset: chunk.firstLine - 1)))
         }
-        return docs
     }
 
     /// Parses one document. `lineOffset` is added to every line so that lines refer to the file.
@@ -73,14 +81,23 @@ public enum YAMLReader {
     /// A `---` line (optionally followed by a space and content/comment) starts a new document.
     static func splitDocuments(_ text: String) -> [Chunk] {
         var chunks: [Chunk] = []
+        splitDocuments(text) { chunks.append($0); return true }
+        return chunks
+    }
+
+    /// The same, one chunk at a time; stops when `body` returns false.
+    static func splitDocuments(_ text: String, _ body: (Chunk) -> Bool) {
         var current: [Substring] = []
         var start = 1
         var lineNo = 0
+        // Each document keeps its final line end, so a trailing `|` block scalar ends in "\n" as it
+        // would in a file of its own.
+        func chunk() -> Chunk { Chunk(text: current.joined(separator: "\n") + "\n", firstLine: start) }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
             let l = line.hasSuffix("\r") ? line.dropLast() : line
             if l == "---" || l.hasPrefix("--- ") || l.hasPrefix("---\t") {
-                chunks.append(Chunk(text: current.joined(separator: "\n"), firstLine: start))
+                guard body(chunk()) else { return }
                 // Content after "--- " on the same line belongs to the new document.
                 let rest = l.dropFirst(3).drop(while: { $0 == " " || $0 == "\t" })
                 current = rest.isEmpty || rest.hasPrefix("#") ? [""] : [rest]
@@ -89,10 +106,7 @@ public enum YAMLReader {
             }
             current.append(l)
         }
-        chunks.append(Chunk(text: current.joined(separator: "\n"), firstLine: start))
-        // Each document keeps its final line end, so a trailing `|` block scalar ends in "\n" as it
-        // would in a file of its own.
-        return chunks.map { Chunk(text: $0.text + "\n", firstLine: $0.firstLine) }
+        _ = body(chunk())
     }
 
     private static let maxDepth = 100
@@ -186,11 +200,12 @@ public enum YAMLReader {
         case let .duplicatedKeysInMapping(duplicates, context):
             // Yams marks the first occurrence; the error belongs to the repeated key below it.
             let key = duplicates.first ?? ""
-            let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
+            // Lines as YAML counts them: a lone CR ends a line too (a "\r\n" is one Character).
+            let lines = context.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
             let first = context.mark.line
             let indent = context.mark.column - 1
             var at = first
-            for n in first..<lines.count {  // lines[n] is line n+1
+            for n in first..<max(first, lines.count) {  // lines[n] is line n+1
                 let l = lines[n]
                 if l.count > indent, l.prefix(indent).allSatisfy({ $0 == " " || $0 == "-" }),
                    l.dropFirst(indent).hasPrefix(key + ":") { at = n + 1; break }

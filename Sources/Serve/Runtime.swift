@@ -21,6 +21,8 @@ public struct ServeOptions: Sendable {
     public var gracePeriod: TimeAmount = .seconds(10)
     public var proxy = ProxyConfig()
     public var translator = TranslatorConfig()
+    /// Bounds on the configuration files (`--max-file-bytes`, `--max-total-bytes`, `--max-objects`).
+    public var limits = LoadLimits.standard
 
     public init(paths: [String]) { self.paths = paths }
 }
@@ -53,7 +55,7 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         metrics = Metrics(accessLog: options.accessLog ? AccessLog() : nil)
         services = ProxyServices(config: options.proxy, observer: metrics)
         server = ProxyServer(group: group, services: services, logger: logger)
-        provider = FileProvider(paths: options.paths)
+        provider = FileProvider(paths: options.paths, limits: options.limits)
         workloads = LocalWorkloads(group: group, log: { [logger] pod, line in
             logger.debug("\(line)", metadata: ["pod": "\(pod)"])
         })
@@ -67,12 +69,15 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     public func start() async throws -> [BindOutcome] {
         let first = provider.loadOnce()
         let outcomes = await apply(first)
+        HeapMemory.releaseFreed()
         admin = try await AdminServer.start(host: options.adminHost, port: options.adminPort, group: group, source: self)
         logger.info("admin listening", metadata: ["address": "\(options.adminHost):\(admin?.port ?? options.adminPort)"])
         watchTask = Task { [self] in
             for await snap in provider.updates() {
                 if snap.version == lock.withLock({ version }) && snap.diagnostics == lock.withLock({ providerDiagnostics }) { continue }
                 await apply(snap)
+                // The previous world (documents, objects, translation, table) is gone by now.
+                HeapMemory.releaseFreed()
             }
         }
         return outcomes

@@ -3,6 +3,7 @@ import Conformance
 import ControlPlane
 import Echo
 import Foundation
+import GatewayAPI
 import NIOPosix
 import Logging
 import Routing
@@ -60,12 +61,15 @@ struct Check: ParsableCommand {
     @Option(name: .customLong("controller-name"), help: "controllerName of the GatewayClasses Sluice owns.")
     var controllerName = TranslatorConfig.defaultControllerName
 
+    @OptionGroup var limits: LimitOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
     }
 
     func run() throws {
-        let report = CheckReport.run(paths: paths, config: TranslatorConfig(controllerName: controllerName))
+        let report = CheckReport.run(paths: paths, config: TranslatorConfig(controllerName: controllerName),
+                                     limits: limits.loadLimits)
         FileHandle.standardError.write(Data(report.renderDiagnostics().utf8))
         switch output {
         case .yaml: print(report.renderYAML(), terminator: "")
@@ -81,6 +85,28 @@ struct Check: ParsableCommand {
             FileHandle.standardError.write(Data(("not accepted: " + bad.joined(separator: "; ") + "\n").utf8))
         }
         throw ExitCode(report.exitCode)
+    }
+}
+
+/// `--max-file-bytes`, `--max-total-bytes`, `--max-objects` of `sluice check` and `sluice serve`.
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("max-file-bytes"), help: "Largest manifest file read, in bytes (default 16 MiB).")
+    var maxFileBytes = LoadLimits.defaultMaxFileBytes
+
+    @Option(name: .customLong("max-total-bytes"), help: "Largest total of all manifest files, in bytes (default 64 MiB).")
+    var maxTotalBytes = LoadLimits.defaultMaxTotalBytes
+
+    @Option(name: .customLong("max-objects"), help: "Most objects in one configuration (default 30000).")
+    var maxObjects = LoadLimits.defaultMaxObjects
+
+    func validate() throws {
+        guard maxFileBytes > 0, maxTotalBytes > 0, maxObjects > 0 else {
+            throw ValidationError("--max-file-bytes, --max-total-bytes and --max-objects must be positive")
+        }
+    }
+
+    var loadLimits: LoadLimits {
+        LoadLimits(maxFileBytes: maxFileBytes, maxTotalBytes: maxTotalBytes, maxObjects: maxObjects)
     }
 }
 
@@ -202,6 +228,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-connections-per-listener"), help: "Open connections allowed per listener address (0 = no limit; default 10000).")
     var maxConnectionsPerListener = 10_000
 
+    @OptionGroup var limits: LimitOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
         guard PathNormalizer.Options.EscapedSlashes(rawValue: escapedSlashes) != nil else {
@@ -225,6 +253,7 @@ struct Serve: AsyncParsableCommand {
             h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return h
         }
+        HeapMemory.configureAtStart()
         let logger = Logger(label: "sluice")
         var options = ServeOptions(paths: paths)
         let parts = admin.split(separator: ":")
@@ -243,6 +272,7 @@ struct Serve: AsyncParsableCommand {
         options.proxy.clientIdleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         options.proxy.maxConnectionsPerSource = maxConnectionsPerSource
         options.proxy.maxConnectionsPerListener = maxConnectionsPerListener
+        options.limits = limits.loadLimits
         let runtime = ServeRuntime(options: options, logger: logger)
         let outcomes = try await runtime.start()
         for o in outcomes where o.error != nil { logger.error("\(o.error!)") }

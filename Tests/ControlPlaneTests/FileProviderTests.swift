@@ -346,3 +346,95 @@ struct FileProviderTests {
         #expect(t.host("r1") == "h6.example.com")
     }
 }
+
+// MARK: - Limits and unreadable files (issue 14 items 5 and 10)
+
+@Suite("FileProvider limits")
+struct FileProviderLimitsTests {
+
+    @Test func aFileThatGrowsOverTheSizeLimitKeepsServingItsLastGoodObjects() throws {
+        let dir = try Folder(); defer { dir.cleanup() }
+        let a = try dir.write("a.yaml", route("r1"))
+        try dir.write("b.yaml", route("r2"))
+        let limit = route("r1").utf8.count + 10
+        let provider = FileProvider(paths: [dir.path], limits: LoadLimits(maxFileBytes: limit))
+        let first = provider.loadOnce()
+        #expect(first.names == ["r1", "r2"])
+
+        try dir.write("a.yaml", docs(route("r1", host: "new.example.com"), route("r3")))
+        let s = provider.loadOnce()
+        #expect(s.version == first.version)
+        #expect(s.names == ["r1", "r2"])
+        #expect(s.host("r1") == "example.com")
+        #expect(s.errors.map(\.description) == [
+            "\(a): file is \(docs(route("r1", host: "new.example.com"), route("r3")).utf8.count) bytes, "
+                + "over the limit of \(limit) bytes per file (--max-file-bytes); not loaded",
+        ])
+        #expect(s.diagnostics.contains { $0.object?.name == "r1" && $0.message.contains("last good version") })
+    }
+
+    @Test func aChangeThatWouldGoOverTheObjectLimitIsRefusedAndTheRestKeepsServing() throws {
+        let dir = try Folder(); defer { dir.cleanup() }
+        try dir.write("a.yaml", docs(route("r1"), route("r2")))
+        let b = try dir.write("b.yaml", route("r3"))
+        let provider = FileProvider(paths: [dir.path], limits: LoadLimits(maxObjects: 4))
+        #expect(provider.loadOnce().names == ["r1", "r2", "r3"])
+
+        // b grows from 1 to 3 objects: the other file's 2 leave room for 2.
+        try dir.write("b.yaml", docs(route("r3", host: "new.example.com"), route("r4"), route("r5")))
+        let s = provider.loadOnce()
+        #expect(s.names == ["r1", "r2", "r3", "r4"])
+        #expect(s.host("r3") == "new.example.com")
+        #expect(s.errors.map(\.description) == [
+            "\(b):21: the configuration has more than 4 objects (--max-objects): this object and everything after it are not loaded",
+        ])
+
+        // Over again: the objects that fit load (r3 changes back), the rest is refused; a is untouched.
+        try dir.write("b.yaml", docs(route("r3"), route("r4"), route("r5"), route("r6")))
+        let t = provider.loadOnce()
+        #expect(t.names == ["r1", "r2", "r3", "r4"])
+        #expect(t.host("r3") == "example.com")
+    }
+
+    @Test func aFileTakingTheTotalOverTheLimitKeepsItsLastGoodObjects() throws {
+        let dir = try Folder(); defer { dir.cleanup() }
+        try dir.write("a.yaml", route("r1"))
+        let b = try dir.write("b.yaml", route("r2"))
+        let each = route("r1").utf8.count
+        let provider = FileProvider(paths: [dir.path], limits: LoadLimits(maxTotalBytes: 2 * each + 20))
+        #expect(provider.loadOnce().names == ["r1", "r2"])
+
+        let bigger = docs(route("r2", host: "new.example.com"), route("r3"))
+        try dir.write("b.yaml", bigger)
+        let s = provider.loadOnce()
+        #expect(s.names == ["r1", "r2"])
+        #expect(s.host("r2") == "example.com")
+        #expect(s.errors.first?.description.hasPrefix(
+            "\(b): file is \(bigger.utf8.count) bytes and the configuration's other files \(each): together over the limit of ") == true)
+    }
+
+    @Test func aFileThatIsNoLongerUTF8OrBecomesASymlinkLoopIsNamedAndKept() throws {
+        let dir = try Folder(); defer { dir.cleanup() }
+        let a = try dir.write("a.yaml", route("r1"))
+        let provider = FileProvider(paths: [dir.path])
+        #expect(provider.loadOnce().names == ["r1"])
+
+        var bytes = Data(route("r1").utf8)
+        bytes[bytes.index(bytes.startIndex, offsetBy: 45)] = 0xFF  // line 2 ("kind: HTTPRoute"), column 5
+        try bytes.write(to: URL(fileURLWithPath: a))
+        let s = provider.loadOnce()
+        #expect(s.names == ["r1"])
+        #expect(s.errors.map(\.description) == ["\(a):2: file is not UTF-8 text: invalid UTF-8 sequence at byte offset 45 (line 2, column 5)"])
+
+        try FileManager.default.removeItem(atPath: a)
+        let b = dir.file("b.yaml")
+        try FileManager.default.createSymbolicLink(atPath: a, withDestinationPath: b)
+        try FileManager.default.createSymbolicLink(atPath: b, withDestinationPath: a)
+        let t = provider.loadOnce()
+        #expect(t.names == ["r1"])
+        #expect(t.errors.map(\.description).sorted() == [
+            "\(a): symbolic link loop: too many levels of symbolic links resolving \(a); not loaded",
+            "\(b): symbolic link loop: too many levels of symbolic links resolving \(b); not loaded",
+        ])
+    }
+}

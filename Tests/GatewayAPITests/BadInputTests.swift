@@ -82,6 +82,15 @@ struct BadInputTests {
         #expect(rendered(r) == ["bad.yaml:5: YAML syntax error: mapping values are not allowed in this context"])
     }
 
+    /// Found by fuzz/run.sh yaml-loader: with lone CRs as line ends (YAML counts them, `split` on
+    /// "\n" did not) the duplicate key's line was past the end of the lines and the search for it
+    /// trapped ("Range requires lowerBound <= upperBound").
+    @Test func duplicateKeyInAFileWithCarriageReturnLineEndsIsAnErrorAtItsLine() {
+        let r = load("apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: a\r  name: b\r")
+        #expect(r.objects.isEmpty)
+        #expect(rendered(r) == ["bad.yaml:5: duplicate key \"name\" in mapping (first at line 4)"])
+    }
+
     @Test func duplicateKeyIsAnError() {
         let text = """
         apiVersion: v1
@@ -351,7 +360,7 @@ struct BadInputTests {
         let bad = try dir.write("latin1.yaml", Data("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf".utf8) + Data([0xE9, 0x0A]))
         let good = try dir.write("ok.yaml", Data(configMap("ok").utf8))
         let r = Loader.load(paths: [dir.path])
-        #expect(rendered(r) == ["\(bad): file is not UTF-8 text"])
+        #expect(rendered(r) == ["\(bad):4: file is not UTF-8 text: invalid UTF-8 sequence at byte offset 52 (line 4, column 12)"])
         #expect(r.diagnostics.first?.severity == .error)
         #expect(placed(r) == ["ConfigMap default/ok@\(good):1"])
     }

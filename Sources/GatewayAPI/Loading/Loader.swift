@@ -1,5 +1,13 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An object read from a file that passed validation: normalized (nulls pruned, CRD defaults
 /// applied) and remembering where it was written.
 public struct LoadedObject: Sendable {
@@ -26,6 +34,8 @@ public struct LoadResult: Sendable {
 /// - An object that violates its schema is rejected whole (never half-applied) and every violation
 ///   is reported as `FILE:LINE: Kind ns/name: field: message`; the other objects still load.
 /// - Duplicates (same group/kind/namespace/name) are reported; the last one wins.
+/// - Reading from disk stays within `LoadLimits` (file size, total size, object count); a file that
+///   is not UTF-8 or is a symbolic link loop is an error naming it (`readText`).
 public enum Loader {
     public static let fileExtensions: Set<String> = ["yaml", "yml", "json"]
 
@@ -37,6 +47,15 @@ public enum Loader {
         for path in paths {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
+                if let problem = brokenLink(path) {
+                    // A loop is listed, so that reading it reports it and the file provider keeps
+                    // what the file served before it became one.
+                    if problem == ELOOP { files.append(path) } else {
+                        diags.append(Diagnostic(.error, "no such file or directory (a symbolic link to a missing target)",
+                                                location: SourceLocation(file: path, line: 0)))
+                    }
+                    continue
+                }
                 diags.append(Diagnostic(.error, "no such file or directory", location: SourceLocation(file: path, line: 0)))
                 continue
             }
@@ -44,10 +63,19 @@ public enum Loader {
                 let base = URL(fileURLWithPath: path)
                 var found: [String] = []
                 if let e = fm.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) {
-                    for case let url as URL in e where fileExtensions.contains(url.pathExtension.lowercased())
-                        && (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                    for case let url as URL in e where fileExtensions.contains(url.pathExtension.lowercased()) {
                         let rel = url.path.hasPrefix(base.path) ? String(url.path.dropFirst(base.path.count)) : url.path
-                        found.append(path.hasSuffix("/") ? path + rel.drop(while: { $0 == "/" }) : path + rel)
+                        let name = path.hasSuffix("/") ? path + rel.drop(while: { $0 == "/" }) : path + rel
+                        if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                            found.append(name)
+                        } else if let problem = brokenLink(url.path) {
+                            if problem == ELOOP {
+                                found.append(name)
+                            } else {
+                                diags.append(Diagnostic(.warning, "symbolic link to a missing target; skipped",
+                                                        location: SourceLocation(file: name, line: 0)))
+                            }
+                        }
                     }
                 }
                 files += found.sorted()
@@ -58,35 +86,62 @@ public enum Loader {
         return (files, diags)
     }
 
-    /// Loads every file under `paths`.
-    public static func load(paths: [String]) -> LoadResult {
-        let (files, diags) = files(in: paths)
-        var result = LoadResult()
-        result.diagnostics = diags
-        var texts: [(String, String)] = []
-        for f in files {
-            guard let data = FileManager.default.contents(atPath: f) else {
-                result.diagnostics.append(Diagnostic(.error, "cannot read file", location: SourceLocation(file: f, line: 0)))
-                continue
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                result.diagnostics.append(Diagnostic(.error, "file is not UTF-8 text", location: SourceLocation(file: f, line: 0)))
-                continue
-            }
-            texts.append((f, text))
-        }
-        let loaded = load(texts: texts)
-        result.objects = loaded.objects
-        result.diagnostics += loaded.diagnostics
-        return result
+    /// The `errno` of following `path` when it is a symbolic link that cannot be followed (`ELOOP`
+    /// for a loop, `ENOENT` for a missing target); nil for anything else.
+    static func brokenLink(_ path: String) -> Int32? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        if stat(path, &st) == 0 { return nil }
+        return errno
     }
 
-    /// Loads in-memory sources, given as (file name, text) in order.
-    public static func load(texts: [(file: String, text: String)]) -> LoadResult {
+    /// Loads every file under `paths`, within `limits` (each file over one is reported and skipped).
+    /// Files are read and parsed one at a time, so only one file's text is held at once.
+    public static func load(paths: [String], limits: LoadLimits = .standard) -> LoadResult {
+        let (files, diags) = files(in: paths)
+        var loading = Accumulator(limits: limits, objectsSoFar: 0)
+        loading.result.diagnostics = diags
+        var total = 0
+        for f in files where !loading.full {
+            switch readText(file: f, limits: limits, totalSoFar: total) {
+            case .success(let text):
+                total += text.utf8.count
+                loading.add(file: f, text: text)
+            case .failure(let d):
+                loading.result.diagnostics.append(d)
+            }
+        }
+        return loading.result
+    }
+
+    /// Loads in-memory sources, given as (file name, text) in order. At most `limits.maxObjects`
+    /// objects, counting `objectsSoFar` loaded elsewhere: at the object that would go over, an error
+    /// names its file and line and loading stops (the rest is not parsed).
+    public static func load(texts: [(file: String, text: String)], limits: LoadLimits = .unlimited,
+                            objectsSoFar: Int = 0) -> LoadResult {
+        var loading = Accumulator(limits: limits, objectsSoFar: objectsSoFar)
+        for (file, text) in texts where !loading.full {
+            loading.add(file: file, text: text)
+        }
+        return loading.result
+    }
+
+    /// The objects loaded so far across files: duplicates (the last one wins) and the object limit.
+    struct Accumulator {
+        let limits: LoadLimits
+        let objectsSoFar: Int
         var result = LoadResult()
         var index: [ObjectKey: Int] = [:]
-        for (file, text) in texts {
-            for doc in YAMLReader.documents(text: text, file: file) {
+        /// The object limit was reached: nothing more is loaded.
+        var full = false
+
+        init(limits: LoadLimits, objectsSoFar: Int) {
+            self.limits = limits
+            self.objectsSoFar = objectsSoFar
+        }
+
+        mutating func add(file: String, text: String) {
+            YAMLReader.forEachDocument(text: text, file: file) { doc in
                 switch doc.result {
                 case .failure(let e):
                     result.diagnostics.append(Diagnostic(.error, e.message, location: SourceLocation(file: e.file, line: e.line)))
@@ -99,15 +154,21 @@ public enum Loader {
                                 "duplicate object: also defined at \(result.objects[prev].location); the last definition (this one) wins",
                                 location: obj.location, object: obj.key))
                             result.objects[prev] = obj
+                        } else if objectsSoFar + result.objects.count >= limits.maxObjects {
+                            // No object key: the file provider then keeps every last good object of
+                            // the file that did not load, as for any unidentified problem.
+                            result.diagnostics.append(Diagnostic(.error, overObjectLimit(limits), location: obj.location))
+                            full = true
+                            return false
                         } else {
                             index[obj.key] = result.objects.count
                             result.objects.append(obj)
                         }
                     }
                 }
+                return true
             }
         }
-        return result
     }
 
     /// `kind: List` (or any `*List` with `items`) becomes its items.
