@@ -52,8 +52,13 @@ final class BytesServerHandler: ChannelInboundHandler {
 
     private func startExchange() {
         inExchange = true
+        if let u = pool.takeIdle() {
+            upstream = u
+            u.attach(self)
+            return
+        }
         connecting = true
-        pool.acquire { [self] result in
+        pool.connect { [self] result in
             connecting = false
             switch result {
             case .success(let u):

@@ -22,14 +22,16 @@ final class UpstreamPool<H: PooledHandler> {
         self.address = address
     }
 
-    /// Calls `done` with an active upstream: at once if one is idle, after connecting otherwise.
-    func acquire(_ done: @escaping (Result<H, Error>) -> Void) {
+    /// An idle upstream, if any (the per-request path: no closure, no future).
+    func takeIdle() -> H? {
         while let h = idle.popLast() {
-            if h.context?.channel.isActive == true {
-                done(.success(h))
-                return
-            }
+            if h.context?.channel.isActive == true { return h }
         }
+        return nil
+    }
+
+    /// Connects a new upstream and calls `done` with it (only when none is idle).
+    func connect(_ done: @escaping (Result<H, Error>) -> Void) {
         let h = H()
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

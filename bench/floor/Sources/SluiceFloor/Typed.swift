@@ -37,10 +37,16 @@ final class TypedServerHandler: ChannelInboundHandler {
             upstream.write(part)
             return
         }
+        if !connecting, let u = pool.takeIdle() {
+            upstream = u
+            u.owner = self
+            u.write(part)
+            return
+        }
         waiting.append(part)
         guard !connecting else { return }
         connecting = true
-        pool.acquire { [self] result in
+        pool.connect { [self] result in
             connecting = false
             switch result {
             case .success(let u):
