@@ -130,7 +130,8 @@ if want floor; then
   (cd "$HERE/floor" && swift build -c release 2>&1 | tail -3) >&2
   FLOOR_BIN="$HERE/floor/.build/release/sluice-floor"
   [ -x "$FLOOR_BIN" ] || { echo "no release binary at $FLOOR_BIN" >&2; exit 1; }
-  FLOOR_ARGS=(--floor "$FLOOR_BIN" --variants "$FLOOR_VARIANTS")
+  gcc -O2 -shared -fPIC -o "$WORK/malloc_count.so" "$HERE/alloc/malloc_count.c"
+  FLOOR_ARGS=(--floor "$FLOOR_BIN" --variants "$FLOOR_VARIANTS" --shim "$WORK/malloc_count.so")
   [ "$FLOOR_SLUICE" = 1 ] && FLOOR_ARGS+=(--sluice "$SLUICE")
   say "floor: SwiftNIO forwarders vs nginx, HAProxy$([ "$FLOOR_SLUICE" = 1 ] && echo ', Sluice') (repeat $REPEAT × ${DURATION}s per run)"
   python3 "$HERE/lib/floor_bench.py" "${FLOOR_ARGS[@]}" --workdir "$WORK/floor" --repeat "$REPEAT" --duration "$DURATION" \

@@ -18,6 +18,7 @@ medians over the repeats and each target's ratios to nginx and HAProxy.
 import argparse
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -60,6 +61,60 @@ def check(target, host, port):
             raise SystemExit(f"{target}: the second GET {url} opened a new connection (no keep-alive): {out!r}")
 
 
+def start_target(a, t, addr, env=None, tag=""):
+    """Starts proxy `t` pinned to the proxy CPU; fills addr[t]."""
+    if t == "nginx":
+        root = os.path.join(a.workdir, "nginx-proxy" + tag)
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "nginx.conf"), "w") as f:
+            f.write(nginx_proxy_conf(root))
+        return Proc("nginx", ["nginx", "-p", root, "-c", os.path.join(root, "nginx.conf")], cpu=a.proxy_cpu,
+                    stdout=os.path.join(root, "stdout.log"), env=env)
+    if t == "haproxy":
+        root = os.path.join(a.workdir, "haproxy" + tag)
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "haproxy.cfg"), "w") as f:
+            f.write(haproxy_conf(root))
+        return Proc("haproxy", ["haproxy", "-db", "-f", os.path.join(root, "haproxy.cfg")], cpu=a.proxy_cpu,
+                    stdout=os.path.join(root, "stdout.log"), env=env)
+    if t == "sluice":
+        cfg = os.path.join(a.workdir, "sluice-config")
+        sluice_conf(cfg)
+        addr["sluice"] = sluice_gateway_address(a.sluice, cfg)
+        return start_sluice(a.sluice, cfg, os.path.join(a.workdir, f"sluice{tag}.log"), cpu=a.proxy_cpu, event_loops=1, env=env)
+    addr[t] = FLOOR_ADDR[t]
+    return Proc(f"floor-{t}", [a.floor, "--mode", t, "--listen", f"{FLOOR_ADDR[t]}:{LISTEN_PORT}",
+                               "--upstream", f"{BACKEND_ADDRS[0]}:{BACKEND_PORT}"], cpu=a.proxy_cpu,
+                stdout=os.path.join(a.workdir, f"floor-{t}{tag}.log"), env=env)
+
+
+ALLOC_KEYS = ("malloc", "calloc", "realloc", "aligned")
+
+
+def read_counter(path):
+    with open(path, "rb") as f:
+        return dict(zip(ALLOC_KEYS + ("free", "bytes"), struct.unpack("6Q", f.read(48))))
+
+
+def count_allocations(a, t, addr, port):
+    """Restarts `t` with the LD_PRELOAD allocation counter (bench/alloc/malloc_count.c), warms it up,
+    and counts allocator calls per request over one wrk run (16 connections, 1 KiB)."""
+    counter = os.path.join(a.workdir, f"malloc-{t}.bin")
+    if os.path.exists(counter):
+        os.unlink(counter)
+    p = start_target(a, t, addr, env=dict(os.environ, LD_PRELOAD=a.shim, MALLOC_COUNT_FILE=counter), tag="-alloc")
+    try:
+        if not wait_port(addr[t], port[t]):
+            raise SystemExit(f"{t} with the allocation counter did not listen (see {a.workdir})")
+        run_wrk(a, addr[t], port[t], 16, "1k", 2)
+        c0 = read_counter(counter)
+        r = run_wrk(a, addr[t], port[t], 16, "1k", a.alloc_duration)
+        c1 = read_counter(counter)
+    finally:
+        p.stop()
+    return sum(c1[k] - c0[k] for k in ALLOC_KEYS) / r["requests"] if r["requests"] else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--floor", required=True, help="the release sluice-floor binary (bench/floor)")
@@ -72,6 +127,8 @@ def main():
     ap.add_argument("--load-cpu", default="0")
     ap.add_argument("--scenario", action="append",
                     help="regex on scenario keys such as h1-c16-m1-1k (repeatable); default: 16 and 256 connections")
+    ap.add_argument("--shim", help="bench/alloc/malloc_count.so: allocator calls per request are counted after the timed runs")
+    ap.add_argument("--alloc-duration", type=float, default=3)
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
     a = ap.parse_args()
@@ -91,34 +148,9 @@ def main():
         byname["direct"] = start_backend(a.workdir, cpu=a.load_cpu)
         procs.append(byname["direct"])
 
-        nroot = os.path.join(a.workdir, "nginx-proxy")
-        os.makedirs(nroot, exist_ok=True)
-        with open(os.path.join(nroot, "nginx.conf"), "w") as f:
-            f.write(nginx_proxy_conf(nroot))
-        byname["nginx"] = Proc("nginx", ["nginx", "-p", nroot, "-c", os.path.join(nroot, "nginx.conf")], cpu=a.proxy_cpu,
-                               stdout=os.path.join(nroot, "stdout.log"))
-        procs.append(byname["nginx"])
-        hroot = os.path.join(a.workdir, "haproxy")
-        os.makedirs(hroot, exist_ok=True)
-        with open(os.path.join(hroot, "haproxy.cfg"), "w") as f:
-            f.write(haproxy_conf(hroot))
-        byname["haproxy"] = Proc("haproxy", ["haproxy", "-db", "-f", os.path.join(hroot, "haproxy.cfg")], cpu=a.proxy_cpu,
-                                 stdout=os.path.join(hroot, "stdout.log"))
-        procs.append(byname["haproxy"])
-
-        if a.sluice:
-            cfg = os.path.join(a.workdir, "sluice-config")
-            sluice_conf(cfg)
-            addr["sluice"] = sluice_gateway_address(a.sluice, cfg)
-            byname["sluice"] = start_sluice(a.sluice, cfg, os.path.join(a.workdir, "sluice.log"), cpu=a.proxy_cpu, event_loops=1)
-            procs.append(byname["sluice"])
-
-        for v in variants:
-            addr[v] = FLOOR_ADDR[v]
-            byname[v] = Proc(f"floor-{v}", [a.floor, "--mode", v, "--listen", f"{FLOOR_ADDR[v]}:{LISTEN_PORT}",
-                                            "--upstream", f"{BACKEND_ADDRS[0]}:{BACKEND_PORT}"], cpu=a.proxy_cpu,
-                             stdout=os.path.join(a.workdir, f"floor-{v}.log"))
-            procs.append(byname[v])
+        for t in targets[1:]:
+            byname[t] = start_target(a, t, addr)
+            procs.append(byname[t])
 
         for t in targets:
             if not wait_port(addr[t], port[t]):
@@ -151,6 +183,13 @@ def main():
             if not byname[t].alive():
                 raise SystemExit(f"{t} died during the run (see {a.workdir})")
         meta["load_at_end"] = open("/proc/loadavg").read().split()[:3]
+        if a.shim:
+            allocs = {}
+            for t in targets[1:]:
+                byname[t].stop()
+                allocs[t] = count_allocations(a, t, addr, port)
+                log(f"{LABEL[t]}: {allocs[t]:.1f} allocator calls per request (16 conns, 1 KiB)")
+            meta["allocs_per_request"] = allocs
     finally:
         for p in reversed(procs):
             p.stop()
@@ -190,6 +229,15 @@ def report(meta, targets, results, scs):
               f"{fmt(p99 and p99 / 1000, 2)} | {fmt(cell(sc, t, 'peak_rss_mb'))} |")
     errs = {t: sum(r["errors"] for r in results if r["target"] == t) for t in targets}
     non2 = {t: sum(r["non2xx"] for r in results if r["target"] == t) for t in targets}
+    allocs = meta.get("allocs_per_request")
+    if allocs:
+        w("\nAllocator calls (malloc + calloc + realloc + aligned) per request, HTTP/1.1, 16 connections, 1 KiB, counted by the "
+          "LD_PRELOAD shim of the alloc part (bench/alloc/malloc_count.c) in a separate run after the timed ones "
+          "(not subject to the machine's load):\n")
+        w("| target | allocations / request |")
+        w("|---|---:|")
+        for t, v in allocs.items():
+            w(f"| {LABEL[t]} | {fmt(v)} |")
     w("\nSocket errors / non-2xx responses over all runs: " + ", ".join(f"{LABEL[t]} {errs[t]} / {non2[t]}" for t in targets) + ".")
     w("\n\"direct\" is wrk straight to the backend; its CPU column is the backend nginx's. The direct row has no ratios.\n")
     return "\n".join(lines) + "\n"
