@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import (BACKEND_ADDRS, BACKEND_PORT, BODIES, LISTEN_PORT, Proc, cpu_seconds, fmt, log, median,  # noqa: E402
+from common import (BACKEND_ADDRS, BACKEND_PORT, BODIES, LISTEN_PORT, Proc, cpu_seconds, fmt, log, median_cell, ratio,  # noqa: E402
                     reset_peak, rss_mb, start_backend, start_sluice, wait_port, sluice_gateway_address)
 from proxy_bench import (HAPROXY_ADDR, NGINX_ADDR, Scenario, haproxy_conf, nginx_proxy_conf, run_wrk,  # noqa: E402
                          sluice_conf)
@@ -203,10 +203,7 @@ def main():
 
 def report(meta, targets, results, scs):
     def cell(sc, t, k):
-        return median([r[k] for r in results if r["scenario"] == sc.key and r["target"] == t])
-
-    def ratio(x, y):
-        return f"{x / y:.2f}×" if x and y else "–"
+        return median_cell(results, sc.key, t, k)
 
     lines = []
     w = lines.append
