@@ -213,8 +213,8 @@ def report(meta, targets, results, scs):
       "the machine is shared with engineers who compile, so absolute numbers are noisy; the ratios within one interleaved run are what count.\n")
     w("Throughput ratios > 1 mean faster than the peer; CPU ratios > 1 mean more CPU per request than the peer. "
       "CPU is the proxy process's user+system time (/proc/PID/stat) over the run, divided by the requests wrk completed.\n")
-    w("| scenario | target | req/s | ÷ nginx | ÷ HAProxy | CPU µs/req | ÷ nginx | ÷ HAProxy | p99 ms | peak RSS MB |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| scenario | target | req/s | ÷ nginx | ÷ HAProxy | CPU µs/req | ÷ nginx | ÷ HAProxy | p99 ms |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for sc in scs:
         n_rps, h_rps = cell(sc, "nginx", "rps"), cell(sc, "haproxy", "rps")
         n_cpu, h_cpu = cell(sc, "nginx", "cpu_us_per_req"), cell(sc, "haproxy", "cpu_us_per_req")
@@ -223,7 +223,7 @@ def report(meta, targets, results, scs):
             peer = t not in ("direct", "nginx", "haproxy")
             w(f"| {sc.name} | {LABEL[t]} | {fmt(rps, 0)} | {ratio(rps, n_rps) if peer else ''} | {ratio(rps, h_rps) if peer else ''} | "
               f"{fmt(cpu)} | {ratio(cpu, n_cpu) if peer else ''} | {ratio(cpu, h_cpu) if peer else ''} | "
-              f"{fmt(p99 and p99 / 1000, 2)} | {fmt(cell(sc, t, 'peak_rss_mb'))} |")
+              f"{fmt(p99 and p99 / 1000, 2)} |")
     errs = {t: sum(r["errors"] for r in results if r["target"] == t) for t in targets}
     non2 = {t: sum(r["non2xx"] for r in results if r["target"] == t) for t in targets}
     allocs = meta.get("allocs_per_request")
@@ -236,7 +236,8 @@ def report(meta, targets, results, scs):
         for t, v in allocs.items():
             w(f"| {LABEL[t]} | {fmt(v)} |")
     w("\nSocket errors / non-2xx responses over all runs: " + ", ".join(f"{LABEL[t]} {errs[t]} / {non2[t]}" for t in targets) + ".")
-    w("\n\"direct\" is wrk straight to the backend; its CPU column is the backend nginx's. The direct row has no ratios.\n")
+    w("\n\"direct\" is wrk straight to the backend; its CPU column is the backend nginx's. The direct row has no ratios. "
+      "No RSS column: the forwarders' peak RSS after a 64 KiB scenario only tells how much malloc kept (see floor.json).\n")
     return "\n".join(lines) + "\n"
 
 
