@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sluice benchmarks (issue 6): one command reproduces every table of docs/PERFORMANCE.md.
 #
-#   bench/run.sh                 # everything, full length (≈ 1 h on 2 cores)
-#   bench/run.sh --quick         # smoke run: every part, short durations and small sizes (≈ 10 min)
+#   bench/run.sh                 # everything, full length (≈ 1 h 20 min on 2 cores, the floor part ≈ 25 min of it)
+#   bench/run.sh --quick         # smoke run: every part, short durations and small sizes (≈ 12 min)
 #   bench/run.sh --only proxy,micro --repeat 5 --duration 15
 #
 # Parts (--only, comma-separated; default all):
