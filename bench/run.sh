@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sluice benchmarks (issue 6): one command reproduces every table of docs/PERFORMANCE.md.
 #
-#   bench/run.sh                 # everything, full length (≈ 1 h on 2 cores)
-#   bench/run.sh --quick         # smoke run: every part, short durations and small sizes (≈ 10 min)
+#   bench/run.sh                 # everything, full length (≈ 1 h 20 min on 2 cores, the floor part ≈ 25 min of it)
+#   bench/run.sh --quick         # smoke run: every part, short durations and small sizes (≈ 12 min)
 #   bench/run.sh --only proxy,micro --repeat 5 --duration 15
 #
 # Parts (--only, comma-separated; default all):
@@ -12,15 +12,20 @@
 #   scale  5,000 routes, churn, backend flips under load, Prometheus series (bench/lib/scale_bench.py)
 #   profile  where Sluice's CPU goes under load: perf, attributed to Sluice functions (bench/lib/profile.py)
 #   mesh   the mesh hop: examples/gamma-header-routing through the Service cluster IP vs the pod address
+#   floor  the substrate's floor (issue 10): minimal SwiftNIO forwarders (bench/floor: typed NIOHTTP1
+#          codecs, bytes with framing found on the ByteBuffer, bare TCP splice), no routing, in the
+#          same run as nginx, HAProxy and Sluice (bench/lib/floor_bench.py)
 #
 # Options:
 #   --repeat N        interleaved repetitions of each proxy scenario (default 3)
 #   --duration S      seconds per proxy run (default 10)
-#   --scenario RE     only proxy scenarios whose key matches (e.g. 'h1-c16'); repeatable
+#   --scenario RE     only proxy/floor scenarios whose key matches (e.g. 'h1-c16'); repeatable
 #   --routes N        routes of the scale test (default 5000)
 #   --churn N         routes added/modified/deleted in the churn test (default 1000)
 #   --flips N         backend changes of the requested route under load (default 100)
 #   --proxy-cpu C     CPU the proxies are pinned to (default 1); --load-cpu C: wrk/h2load/backend (default 0)
+#   --floor-variants L  comma-separated sluice-floor modes of the floor part (default typed,bytes,splice)
+#   --floor-no-sluice   the floor part without Sluice (and without building it, if no other part needs it)
 #   --out DIR         results folder (default bench/results/YYYYmmdd-HHMMSS; bench/results/latest links to it)
 #   --no-install      do not apt-get install missing tools
 #
@@ -30,8 +35,8 @@ set -euo pipefail
 ARGS="$*"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-REPEAT=3 DURATION=10 ROUTES=5000 CHURN=1000 FLIPS=100 PROXY_CPU=1 LOAD_CPU=0 ONLY="proxy,alloc,micro,scale,profile,mesh"
-INSTALL=1 OUT="" QUICK=0
+REPEAT=3 DURATION=10 ROUTES=5000 CHURN=1000 FLIPS=100 PROXY_CPU=1 LOAD_CPU=0 ONLY="proxy,alloc,micro,scale,profile,mesh,floor"
+INSTALL=1 OUT="" QUICK=0 FLOOR_VARIANTS="typed,bytes,splice" FLOOR_SLUICE=1
 SCENARIOS=()
 MICRO_ARGS=()
 while [ $# -gt 0 ]; do
@@ -48,6 +53,8 @@ while [ $# -gt 0 ]; do
     --only) ONLY="$2"; shift ;;
     --out) OUT="$2"; shift ;;
     --no-install) INSTALL=0 ;;
+    --floor-variants) FLOOR_VARIANTS="$2"; shift ;;
+    --floor-no-sluice) FLOOR_SLUICE=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -80,10 +87,16 @@ fi
 # SLUICE_SCRATCH: the build folder (default .build; e.g. .build-rel keeps a release build apart
 # from the debug one of `swift test`).
 SCRATCH="${SLUICE_SCRATCH:-$ROOT/.build}"
-say "building sluice (release, $SCRATCH)"
-(cd "$ROOT" && swift build -c release --product sluice --scratch-path "$SCRATCH" 2>&1 | tail -3) >&2
 SLUICE="$SCRATCH/release/sluice"
-[ -x "$SLUICE" ] || { echo "no release binary at $SLUICE" >&2; exit 1; }
+# Every part but micro needs Sluice; floor only when it measures Sluice alongside.
+NEED_SLUICE=0
+for part in proxy alloc scale profile mesh; do want "$part" && NEED_SLUICE=1; done
+want floor && [ "$FLOOR_SLUICE" = 1 ] && NEED_SLUICE=1
+if [ "$NEED_SLUICE" = 1 ]; then
+  say "building sluice (release, $SCRATCH)"
+  (cd "$ROOT" && swift build -c release --product sluice --scratch-path "$SCRATCH" 2>&1 | tail -3) >&2
+  [ -x "$SLUICE" ] || { echo "no release binary at $SLUICE" >&2; exit 1; }
+fi
 
 if [ -z "$OUT" ]; then
   OUT="$HERE/results/$(date -u +%Y%m%d-%H%M%S)"
@@ -110,6 +123,20 @@ if want proxy; then
   python3 "$HERE/lib/proxy_bench.py" --sluice "$SLUICE" --workdir "$WORK/proxy" --repeat "$REPEAT" --duration "$DURATION" \
     --proxy-cpu "$PROXY_CPU" --load-cpu "$LOAD_CPU" ${SCENARIOS[@]+"${SCENARIOS[@]}"} --json "$OUT/proxy.json" --md "$OUT/proxy.md"
   { echo "## 1. Proxy throughput and latency"; echo; cat "$OUT/proxy.md"; echo; } >> "$OUT/RESULTS.md"
+fi
+
+if want floor; then
+  say "floor: building bench/floor in release"
+  (cd "$HERE/floor" && swift build -c release 2>&1 | tail -3) >&2
+  FLOOR_BIN="$HERE/floor/.build/release/sluice-floor"
+  [ -x "$FLOOR_BIN" ] || { echo "no release binary at $FLOOR_BIN" >&2; exit 1; }
+  gcc -O2 -shared -fPIC -o "$WORK/malloc_count.so" "$HERE/alloc/malloc_count.c"
+  FLOOR_ARGS=(--floor "$FLOOR_BIN" --variants "$FLOOR_VARIANTS" --shim "$WORK/malloc_count.so")
+  [ "$FLOOR_SLUICE" = 1 ] && FLOOR_ARGS+=(--sluice "$SLUICE")
+  say "floor: SwiftNIO forwarders vs nginx, HAProxy$([ "$FLOOR_SLUICE" = 1 ] && echo ', Sluice') (repeat $REPEAT × ${DURATION}s per run)"
+  python3 "$HERE/lib/floor_bench.py" "${FLOOR_ARGS[@]}" --workdir "$WORK/floor" --repeat "$REPEAT" --duration "$DURATION" \
+    --proxy-cpu "$PROXY_CPU" --load-cpu "$LOAD_CPU" ${SCENARIOS[@]+"${SCENARIOS[@]}"} --json "$OUT/floor.json" --md "$OUT/floor.md"
+  { echo "## Floor of the substrate (issue 10 item 1)"; echo; cat "$OUT/floor.md"; echo; } >> "$OUT/RESULTS.md"
 fi
 
 if want mesh; then

@@ -292,6 +292,16 @@ def percentile(xs, p):
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
+def ratio(x, y):
+    """"x/y" as a ratio cell of the reports, "–" when either is missing."""
+    return f"{x / y:.2f}×" if x and y else "–"
+
+
+def median_cell(results, scenario, target, key):
+    """The median of `key` over the repeats of one scenario and target."""
+    return median([r[key] for r in results if r["scenario"] == scenario and r["target"] == target])
+
+
 def fmt(x, nd=1):
     if x is None:
         return "–"

@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import (ADMIN, BACKEND_ADDRS, BACKEND_PORT, H2_PORT, LISTEN_PORT, Proc, cpu_seconds, fmt, log,  # noqa: E402
-                    median, nginx_preamble, reset_peak, rss_mb, route_yaml, sluice_base_yaml, sluice_gateway_address, start_backend,
+from common import (ADMIN, BACKEND_ADDRS, BACKEND_PORT, H2_PORT, LISTEN_PORT, Proc, cpu_seconds, fmt, log, median_cell, ratio,  # noqa: E402
+                    nginx_preamble, reset_peak, rss_mb, route_yaml, sluice_base_yaml, sluice_gateway_address, start_backend,
                     start_sluice, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -295,10 +295,7 @@ def run_h2load(a, host, port, conns, streams, body, duration):
 
 def report(meta, results, scs):
     def cell(sc, t, k):
-        return median([r[k] for r in results if r["scenario"] == sc.key and r["target"] == t])
-
-    def ratio(x, y):
-        return f"{x / y:.2f}×" if x and y else "–"
+        return median_cell(results, sc.key, t, k)
 
     lines = []
     w = lines.append
