@@ -4,7 +4,7 @@
 # Builds the libFuzzer binary of TARGET (fuzz/targets/TARGET.swift) into .build-fuzz and runs it for
 # SECONDS (default 60) on a copy of the committed seed corpus, in .build-fuzz/corpus/TARGET.
 # Crashes land in fuzz/crashes/TARGET/ (not committed: minimise them into a regression test).
-# How and why it builds this way: fuzz/README.md. Targets: yaml-loader, http1-head.
+# How and why it builds this way: fuzz/README.md. Targets: yaml-loader, http1-head, path-normalizer.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -16,7 +16,8 @@ shift $(( $# < 2 ? $# : 2 ))
 case "$target" in
   yaml-loader) packages=(Translator) ;;                 # GatewayAPI, IR, Yams, CYaml come along
   http1-head)  packages=(NIOHTTP1 NIOEmbedded) ;;
-  *) echo "usage: fuzz/run.sh yaml-loader|http1-head [SECONDS] [-- libFuzzer flags]" >&2; exit 2 ;;
+  path-normalizer) packages=(Routing) ;;             # IR comes along
+  *) echo "usage: fuzz/run.sh yaml-loader|http1-head|path-normalizer [SECONDS] [-- libFuzzer flags]" >&2; exit 2 ;;
 esac
 
 # 1. The package's modules, instrumented: every Swift module for libFuzzer's coverage (and ASan),
