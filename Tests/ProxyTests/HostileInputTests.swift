@@ -259,15 +259,19 @@ struct HostileInputTests {
         }
     }
 
-    @Test("OPTIONS * is answered by the gateway (RFC 9110 §9.3.7) and HTTP/1.0 without Host is served")
+    @Test("OPTIONS * is answered by the gateway (RFC 9110 §9.3.7), never matched by PathPrefix /; HTTP/1.0 without Host is served")
     func asteriskAndHTTP10() async throws {
         let a = try await EchoServer.start(name: "public")
         defer { Task { await a.stop() } }
-        try await withGateway("asterisk", { Self.yaml($0, a: a) }) { gw in
+        try await withGateway("asterisk", { s in
+            Scenario.yaml(s.gatewayYAML(), s.service("a", a), s.route("r", rules: "  - backendRefs: [{name: a, port: 80}]"))
+        }) { gw in
             let r = Self.raw(gw, "OPTIONS * HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(r.response.hasPrefix("HTTP/1.1 200"), "\(r.response.prefix(60))")
             #expect(a.requestCount == 0, "OPTIONS * must not match PathPrefix /")
             let old = Self.raw(gw, "GET /public/ HTTP/1.0\r\n\r\n")
+            let backslash = Self.raw(gw, "GET /a\\b HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            #expect(backslash.response.hasPrefix("HTTP/1.1 307"), "a backslash behind PathPrefix / was a 502: \(backslash.response.prefix(60))")
             #expect(old.response.hasPrefix("HTTP/1.0 200"), "\(old.response.prefix(60))")
         }
     }
