@@ -28,6 +28,8 @@ public struct ProviderSnapshot: Sendable {
     /// sorted. Every file on the first load. A file whose modification time changed but whose content
     /// did not is not listed.
     public var changedFiles: [String]
+    /// Where each object came from when it is not a file (the Kubernetes provider); see `origin(of:)`.
+    public var origins: [ObjectKey: Origin] = [:]
 
     public init(version: Int, objects: [LoadedObject], diagnostics: [Diagnostic], changedFiles: [String]) {
         self.version = version
