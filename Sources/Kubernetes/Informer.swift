@@ -148,9 +148,8 @@ public final class Informer: @unchecked Sendable {
                 if first { logger.error("\(text)"); onChange() }
                 try? await Task.sleep(for: .seconds(forbiddenBackoff.next()))
                 rv = nil
-            } catch is CancellationError {
-                break
             } catch {
+                if Task.isCancelled { break }
                 let delay = backoff.next()
                 let text: String
                 if case KubeError.unauthorized = error {

@@ -100,7 +100,8 @@ public final class LeaderElector: @unchecked Sendable {
             }
             do { try await Task.sleep(for: retryPeriod) } catch { break }
         }
-        if isLeader && releaseOnCancel { await release() }
+        // Our task is cancelled: release from a task of its own, which is not.
+        if isLeader && releaseOnCancel { await Task.detached { await self.release() }.value }
         set(false)
     }
 

@@ -116,6 +116,8 @@ final class Transport: Sendable {
             }
         } catch let e as KubeError {
             throw e
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw KubeError.unreachable("\(method) \(path) to \(config.serverURL): \(error)")
         }

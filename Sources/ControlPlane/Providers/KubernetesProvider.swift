@@ -23,6 +23,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
     let kinds: [ResourceKind]
     let coalesce: Duration
     let pageSize: Int
+    let preferredVersions: [ResourceKind: [String]]
 
     private let lock = NSLock()
     private var informers: [ResourceKind: Informer] = [:]
@@ -48,12 +49,13 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
     }
 
     public init(client: KubeClient, kinds: [ResourceKind] = KubernetesProvider.defaultKinds(), logger: Logger,
-                coalesce: Duration = .milliseconds(20), pageSize: Int = 500) {
+                coalesce: Duration = .milliseconds(20), pageSize: Int = 500, preferredVersions: [ResourceKind: [String]] = [:]) {
         self.client = client
         self.kinds = kinds
         self.logger = logger
         self.coalesce = coalesce
         self.pageSize = pageSize
+        self.preferredVersions = preferredVersions
     }
 
     /// The informer of a kind (nil before discovery, or when the kind is not served).
@@ -93,7 +95,8 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
             do {
                 var found: [ResourceKind: APIResource] = [:]
                 for kind in kinds {
-                    let (group, versions) = Self.candidates(kind)
+                    var (group, versions) = Self.candidates(kind)
+                    if let v = preferredVersions[kind] { versions = v }
                     if let r = try await client.discover(group: group, kind: kind.rawValue, preferred: versions) {
                         found[kind] = r
                     } else {
