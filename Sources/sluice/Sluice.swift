@@ -78,7 +78,6 @@ struct Check: AsyncParsableCommand {
             let provider = KubernetesProvider(client: client, logger: logger)
             guard let snap = await provider.loadOnce() else { throw ExitCode(1) }
             report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: config)
-            try? await group.shutdownGracefully()
         } else {
             report = CheckReport.run(paths: paths, config: config)
         }
@@ -263,7 +262,7 @@ struct Serve: AsyncParsableCommand {
         await electorTask?.value
         writer.stop()
         await runtime.shutdown()
-        try? await kubeGroup.shutdownGracefully()
+        // kubeGroup is left to the process exit: informer connections may still be closing.
     }
 }
 
