@@ -41,13 +41,7 @@ final class ProviderTests: XCTestCase {
         XCTAssertEqual(provider.informer(.endpointSlice)?.resource.version, "v1beta1")
 
         // Update.
-        var updated = try await client.get(K.httpRoutes.path(namespace: ns, name: "r1"))
-        if var o = updated.object, var spec = o["spec"]?.object {
-            spec["rules"] = K.json(#"[{"matches":[{"path":{"type":"PathPrefix","value":"/two"}}],"backendRefs":[{"name":"echo","port":8080}]}]"#)
-            o["spec"] = .object(spec)
-            updated = .object(o)
-        }
-        _ = try await client.replace(K.httpRoutes, namespace: ns, name: "r1", updated)
+        try await K.setRoutePath(client, ns: ns, name: "r1", path: "/two")
         _ = try await K.within(30, "the update") {
             await watch.wait { $0.value("HTTPRoute", ns, "r1")?["spec"]?["rules"]?[0]?["matches"]?[0]?["path"]?["value"]?.string == "/two" }
         }

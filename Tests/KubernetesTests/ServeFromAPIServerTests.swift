@@ -101,13 +101,7 @@ final class ServeFromAPIServerTests: XCTestCase {
 
         // Changed through REST: the new path is served, the old one is not; Accepted did not change,
         // so its lastTransitionTime is kept while observedGeneration follows the generation.
-        var current = try await client.get(K.httpRoutes.path(namespace: ns, name: "web"))
-        if var o = current.object, var spec = o["spec"]?.object {
-            spec["rules"] = K.json(#"[{"matches":[{"path":{"type":"PathPrefix","value":"/two"}}],"backendRefs":[{"name":"echo","port":8080}]}]"#)
-            o["spec"] = .object(spec)
-            current = .object(o)
-        }
-        _ = try await client.replace(K.httpRoutes, namespace: ns, name: "web", current)
+        try await K.setRoutePath(client, ns: ns, name: "web", path: "/two")
         await Self.applied(runtime) { $0.objects.first { $0.key.kind == "HTTPRoute" && $0.key.name == "web" && $0.key.namespace == ns }?.value["spec"]?["rules"]?[0]?["matches"]?[0]?["path"]?["value"]?.string == "/two" }
         (code, body) = try await Self.get(gatewayIP, port, "/two/")
         XCTAssertEqual(code, 200, body)

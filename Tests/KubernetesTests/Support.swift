@@ -94,6 +94,31 @@ enum K {
         """#)
     }
 
+    /// Rewrites a route made by `route(...)` to match `path` (a PUT with the object's resourceVersion).
+    static func setRoutePath(_ client: KubeClient, ns: String, name: String, path: String) async throws {
+        var current = try await client.get(httpRoutes.path(namespace: ns, name: name))
+        if var o = current.object, var spec = o["spec"]?.object {
+            spec["rules"] = json(#"[{"matches":[{"path":{"type":"PathPrefix","value":"\#(path)"}}],"backendRefs":[{"name":"echo","port":8080}]}]"#)
+            o["spec"] = .object(spec)
+            current = .object(o)
+        }
+        _ = try await client.replace(httpRoutes, namespace: ns, name: name, current)
+    }
+
+    /// Expects `body` to throw a `KubeError` that `matches`, whose description contains `text`.
+    static func expectKubeError(_ text: String, file: StaticString = #filePath, line: UInt = #line,
+                                matches: (KubeError) -> Bool, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            XCTFail("expected an error naming \(text)", file: file, line: line)
+        } catch let e as KubeError {
+            XCTAssertTrue(matches(e), "unexpected \(e)", file: file, line: line)
+            XCTAssertTrue(e.description.contains(text), e.description, file: file, line: line)
+        } catch {
+            XCTFail("not a KubeError: \(error)", file: file, line: line)
+        }
+    }
+
     /// Races `body` against a deadline (a bound, not a wait: the body awaits the real event). On a
     /// timeout the body is left suspended (its await never completes) and the test fails.
     static func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
