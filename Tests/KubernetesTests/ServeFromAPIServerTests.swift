@@ -67,9 +67,18 @@ final class ServeFromAPIServerTests: XCTestCase {
          "endpoints":[{"addresses":["\#(podIP)"],"conditions":{"ready":true},"topology":{"topology.kubernetes.io/zone":"z1"}}]}
         """#))
         _ = try await client.create(K.httpRoutes, namespace: ns, K.route("web", ns: ns, gateway: "gw", path: "/one"))
+        // A GAMMA route: its parent is the Service (group "", kind Service).
+        _ = try await client.create(K.httpRoutes, namespace: ns, K.json(#"""
+        {"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"mesh","namespace":"\#(ns)"},
+         "spec":{"parentRefs":[{"group":"","kind":"Service","name":"echo","port":8080}],
+                 "rules":[{"backendRefs":[{"name":"echo","port":8080}]}]}}
+        """#))
 
         // Served: await the applied snapshot holding the route (no polling), then send a request.
-        await Self.applied(runtime) { $0.objects.contains { $0.key.kind == "HTTPRoute" && $0.key.namespace == ns && $0.key.name == "web" } && $0.objects.contains { $0.key.kind == "EndpointSlice" && $0.key.namespace == ns } }
+        await Self.applied(runtime) { s in
+            ["web", "mesh"].allSatisfy { n in s.objects.contains { $0.key.kind == "HTTPRoute" && $0.key.namespace == ns && $0.key.name == n } }
+                && s.objects.contains { $0.key.kind == "EndpointSlice" && $0.key.namespace == ns }
+        }
         var (code, body) = try await Self.get(gatewayIP, port, "/one/x")
         XCTAssertEqual(code, 200, body)
         XCTAssertTrue(body.contains("echo-pod"), body)
@@ -88,6 +97,12 @@ final class ServeFromAPIServerTests: XCTestCase {
         let gw = try await client.get(K.gateways.path(namespace: ns, name: "gw"))
         XCTAssertEqual(gw["status"]?["listeners"]?[0]?["attachedRoutes"]?.int, 1, "\(gw["status"] ?? .null)")
         XCTAssertEqual(gw["status"]?["addresses"]?[0]?["value"]?.string, gatewayIP)
+        let mesh = try await client.get(K.httpRoutes.path(namespace: ns, name: "mesh"))
+        let meshParent = mesh["status"]?["parents"]?[0]
+        XCTAssertEqual(meshParent?["controllerName"]?.string, Self.controller)
+        XCTAssertEqual(meshParent?["parentRef"]?["kind"]?.string, "Service")
+        XCTAssertEqual(meshParent?["conditions"]?.array?.first { $0["type"]?.string == "Accepted" }?["status"]?.string, "True",
+                       "\(mesh["status"] ?? .null)")
         let gc = try await client.get(K.gatewayClasses.path(name: className))
         XCTAssertEqual(gc["status"]?["conditions"]?.array?.first { $0["type"]?.string == "Accepted" }?["status"]?.string, "True")
 
