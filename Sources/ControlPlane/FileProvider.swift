@@ -71,8 +71,9 @@ public struct ProviderSnapshot: Sendable {
 ///
 /// ## Watching
 ///
-/// `updates()` polls the modification time, size and inode of every file (portable: no inotify or
-/// FSEvents) every `pollInterval`, waits until the tree has been quiet for `debounce` (editors and
+/// `updates()` waits for an inotify event on Linux (`TreeWatcher`; elsewhere, or with
+/// `eventDriven: false`, it polls every `pollInterval`), then compares the modification time,
+/// size and inode of every file every `pollInterval`, waits until the tree has been quiet for `debounce` (editors and
 /// `cp -r` write in bursts), then loads. It never waits more than `maxDelay` after the first change
 /// it noticed, so a file rewritten non-stop is still picked up. A snapshot is emitted only when the
 /// objects (the version) or the diagnostics changed; an unchanged touch emits nothing.
@@ -88,6 +89,10 @@ public final class FileProvider: @unchecked Sendable {
     public let debounce: Duration
     public let pollInterval: Duration
     public let maxDelay: Duration
+    /// Wait for inotify events while idle (Linux); false: poll every `pollInterval` as before.
+    public let eventDriven: Bool
+    /// With events: how often an idle tree is still scanned, in case an event was missed.
+    public let idleScanInterval: Duration
     private let clock: any Clock<Duration>
 
     private let lock = NSLock()
@@ -100,11 +105,14 @@ public final class FileProvider: @unchecked Sendable {
     ///   - maxDelay: the longest a noticed change waits for the tree to become quiet.
     ///   - clock: the clock `updates()` sleeps and measures quiet time on.
     public init(paths: [String], debounce: Duration = .milliseconds(200), pollInterval: Duration = .milliseconds(100),
-                maxDelay: Duration = .milliseconds(800), clock: any Clock<Duration> = ContinuousClock()) {
+                maxDelay: Duration = .milliseconds(800), clock: any Clock<Duration> = ContinuousClock(),
+                eventDriven: Bool = true, idleScanInterval: Duration = .seconds(2)) {
         self.paths = paths
         self.debounce = debounce
         self.pollInterval = pollInterval
         self.maxDelay = maxDelay
+        self.eventDriven = eventDriven
+        self.idleScanInterval = idleScanInterval
         self.clock = clock
     }
 
@@ -151,9 +159,18 @@ public final class FileProvider: @unchecked Sendable {
         var seen = withLock { state.loadedSignature }
         var lastChange = clock.now
         var pendingSince: C.Instant?
+        // Event-driven where the OS allows (inotify): an idle tree waits for an event instead of
+        // being scanned every pollInterval; while a change settles, the ticks below debounce it.
+        let watcher = eventDriven ? TreeWatcher(paths: paths) : nil
+        defer { watcher?.stop() }
 
         while !Task.isCancelled {
-            do { try await clock.sleep(for: pollInterval) } catch { break }
+            if let watcher, pendingSince == nil {
+                await watcher.wait(timeout: idleScanInterval)
+                if Task.isCancelled { break }
+            } else {
+                do { try await clock.sleep(for: pollInterval) } catch { break }
+            }
             let signature = TreeSignature.scan(paths: paths)
             let now = clock.now
             if signature != seen {
