@@ -131,6 +131,29 @@ final class ServeFromAPIServerTests: XCTestCase {
         XCTAssertEqual(accepted2?["lastTransitionTime"]?.string, firstTransition)
         XCTAssertTrue(parents2.contains { $0["controllerName"]?.string == "example.com/other" }, "another controller's entry was dropped")
 
+        // Someone else overwrites our entry (a status-only change, no new snapshot): ours comes back.
+        if var o = route2.object, var st = o["status"]?.object {
+            st["parents"] = .array(parents2.map { p in
+                guard p["controllerName"]?.string == Self.controller, var po = p.object else { return p }
+                po["conditions"] = K.json(#"[{"type":"Accepted","status":"False","reason":"Overwritten","message":"not by us","lastTransitionTime":"2020-01-01T00:00:00Z"}]"#)
+                return .object(po)
+            })
+            o["status"] = .object(st)
+            _ = try await client.replace(K.httpRoutes, namespace: ns, name: "web", subresource: "status", .object(o))
+        }
+        let observer = Informer(client: client, resource: K.httpRoutes, logger: K.logger("t.observe"))
+        let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let observing = Task { await observer.run { changed.yield() } }
+        defer { observing.cancel() }
+        let restored = try await K.within(30, "our status to be put back") {
+            for await _ in changes {
+                let ours = observer.object(namespace: ns, name: "web")?["status"]?["parents"]?.array?.first { $0["controllerName"]?.string == Self.controller }
+                if ours?["conditions"]?.array?.first(where: { $0["type"]?.string == "Accepted" })?["status"]?.string == "True" { return true }
+            }
+            return false
+        }
+        XCTAssertTrue(restored)
+
         // Deleted through REST: no longer served; the Gateway's attachedRoutes goes back to 0.
         try await client.delete(K.httpRoutes, namespace: ns, name: "web")
         await Self.applied(runtime) { !$0.objects.contains { $0.key.kind == "HTTPRoute" && $0.key.namespace == ns && $0.key.name == "web" } }

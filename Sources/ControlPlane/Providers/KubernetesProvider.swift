@@ -42,6 +42,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
     private var lastObjects: [(ObjectKey, String)] = []
     private var lastDiagnostics: [Diagnostic] = []
     private var _current: ProviderSnapshot?
+    private var statusListeners: [@Sendable () -> Void] = []
 
     /// The kinds read by default. Deployments only with local workloads (`--local-workloads`).
     public static func defaultKinds(localWorkloads: Bool = false) -> [ResourceKind] {
@@ -63,6 +64,12 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
 
     /// Kinds not read, with why (CRD missing).
     public var skippedKinds: [ResourceKind: String] { lock.withLock { skipped } }
+
+    /// Calls `listener` after a change that touched only what the translator does not read
+    /// (status, resourceVersion): the status writer then re-asserts ours if another writer replaced it.
+    public func onStatusOnlyChange(_ listener: @escaping @Sendable () -> Void) {
+        lock.withLock { statusListeners.append(listener) }
+    }
 
     /// The latest snapshot built, if any.
     public var current: ProviderSnapshot? { lock.withLock { _current } }
@@ -169,6 +176,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
         var diagnostics: [Diagnostic] = []
         var origins: [ObjectKey: Origin] = [:]
         var seenCacheKeys: Set<String> = []
+        var statusOnly = false
         for (kind, resource, objects, state) in stores {
             if case .forbidden(let why) = state {
                 diagnostics.append(Diagnostic(.error, why, location: SourceLocation(file: "apiserver \(resource.qualifiedName)", line: 0)))
@@ -186,6 +194,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
                     if let c = cached, c.input == input {
                         entry = c          // status (or resourceVersion) only: same content
                         entry.rv = rv
+                        statusOnly = true
                     } else {
                         let source = "apiserver \(kind.rawValue) \(name) resourceVersion \(rv)"
                         let r = Loader.load(value: input, source: source)
@@ -211,6 +220,9 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
         // also read creationTimestamp itself).
         loaded.sort { ($0.1, $0.0.key) < ($1.1, $1.0.key) }
         let fingerprint = loaded.map { ($0.0.key, $0.2) }
+        if statusOnly {
+            for listener in lock.withLock({ statusListeners }) { listener() }
+        }
         return lock.withLock { () -> ProviderSnapshot? in
             cache = cache.filter { seenCacheKeys.contains($0.key) }
             let same = version > 0 && fingerprint.count == lastObjects.count

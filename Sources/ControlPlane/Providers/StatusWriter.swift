@@ -28,6 +28,8 @@ public protocol StatusSink: Sendable {
 ///   for, i.e. classes with our controllerName and their Gateways.
 /// - Only while `isLeader()` (leader election); a report published meanwhile is written when
 ///   leadership is gained (`kick()`).
+/// - A status-only change by someone else (no new snapshot) triggers a pass too, so our entries are
+///   put back; our own writes trigger one pass that finds nothing to write.
 public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
     let provider: KubernetesProvider
     let controllerName: String
@@ -54,6 +56,7 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
         self.isLeader = isLeader
         let (stream, c) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         continuation = c
+        provider.onStatusOnlyChange { [weak self] in self?.kick() }
         task = Task { [self] in
             for await _ in stream {
                 guard self.isLeader(), let l = lock.withLock({ latest }) else { continue }
