@@ -35,6 +35,8 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
     let controllerName: String
     let logger: Logger
     let isLeader: @Sendable () -> Bool
+    /// Status writes in flight at once.
+    let parallelWrites: Int
 
     private let lock = NSLock()
     private var latest: (report: CheckReport, version: Int)?
@@ -43,17 +45,21 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
     /// What we last wrote per object and the resourceVersion the server answered, so that a status
     /// the server normalised differently from ours is not rewritten forever.
     private var written: [ObjectKey: (status: Value, rv: String)] = [:]
+    /// Per object: the typed status last found in place (written or already equal) and the
+    /// object's resourceVersion then. Both unchanged → nothing to compare or write.
+    private var settled: [ObjectKey: (status: AnyHashable?, rv: String)] = [:]
     private var _writes = 0
     private var _conflicts = 0
     private var passes: [Int] = []
     private var passWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
 
     public init(provider: KubernetesProvider, controllerName: String, logger: Logger,
-                isLeader: @escaping @Sendable () -> Bool = { true }) {
+                isLeader: @escaping @Sendable () -> Bool = { true }, parallelWrites: Int = 8) {
         self.provider = provider
         self.controllerName = controllerName
         self.logger = logger
         self.isLeader = isLeader
+        self.parallelWrites = max(1, parallelWrites)
         let (stream, c) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         continuation = c
         provider.onStatusOnlyChange { [weak self] in self?.kick() }
@@ -98,10 +104,34 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
     static let statusKinds: Set<String> = routeKinds.union(["GatewayClass", "Gateway", "ListenerSet", "BackendTLSPolicy"])
 
     func writeAll(_ report: CheckReport, version: Int) async {
-        for o in report.objects where Self.statusKinds.contains(o.key.kind) {
-            if Task.isCancelled || !isLeader() { return }
-            await write(o.key, desired: report.statusValue(for: o.key))
+        // Up to `parallelWrites` objects at a time (each write is one request; the API server and
+        // the TLS handshakes, not this loop, are the cost).
+        let keys = report.objects.map(\.key).filter { Self.statusKinds.contains($0.kind) }
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            func add() {
+                var key: ObjectKey
+                var typed: AnyHashable?
+                repeat {
+                    guard next < keys.count else { return }
+                    key = keys[next]
+                    next += 1
+                    typed = report.status(for: key).map { AnyHashable($0) }
+                    let rv = provider.rawObject(key)?["metadata"]?["resourceVersion"]?.string ?? ""
+                    guard let s = lock.withLock({ settled[key] }), s.status == typed, s.rv == rv else { break }
+                } while true
+                let desired = report.statusValue(for: key)
+                group.addTask { [self] in
+                    if Task.isCancelled || !isLeader() { return }
+                    if let settledRV = await write(key, desired: desired) {
+                        lock.withLock { settled[key] = (typed, settledRV) }
+                    }
+                }
+            }
+            for _ in 0..<parallelWrites { add() }
+            while await group.next() != nil { add() }
         }
+        if Task.isCancelled || !isLeader() { return }
         let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
             passes.append(version)
             let r = passWaiters.filter { $0.0 <= version }.map(\.1)
@@ -111,18 +141,21 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
         for c in ready { c.resume() }
     }
 
-    func write(_ key: ObjectKey, desired: Value?) async {
-        guard let kind = ResourceKind(rawValue: key.kind), let resource = provider.informer(kind)?.resource else { return }
+    /// Writes one object's status if it differs; returns the resourceVersion at which the object
+    /// holds our status (nil when that is not known: not ours, gone, or the write failed).
+    @discardableResult
+    func write(_ key: ObjectKey, desired: Value?) async -> String? {
+        guard let kind = ResourceKind(rawValue: key.kind), let resource = provider.informer(kind)?.resource else { return nil }
         let isList = Self.routeKinds.contains(key.kind) || key.kind == "BackendTLSPolicy"
-        if desired == nil && !isList { return }     // not ours
+        if desired == nil && !isList { return nil }     // not ours
         var current = provider.rawObject(key)
         for attempt in 0..<5 {
-            guard let cur = current, var object = cur.object else { return }
+            guard let cur = current, var object = cur.object else { return nil }
             let rv = cur["metadata"]?["resourceVersion"]?.string ?? ""
             let merged = merge(kind: key.kind, current: cur["status"], desired: desired)
-            if let merged, cur["status"].map({ $0 == merged }) ?? false { return }
-            if merged == nil && cur["status"] == nil { return }
-            if let w = lock.withLock({ written[key] }), w.rv == rv, let merged, w.status == merged { return }
+            if let merged, cur["status"].map({ $0 == merged }) ?? false { return rv }
+            if merged == nil && cur["status"] == nil { return rv }
+            if let w = lock.withLock({ written[key] }), w.rv == rv, let merged, w.status == merged { return rv }
             object["status"] = merged ?? .object(Object())
             do {
                 let answer = try await provider.client.replace(resource, namespace: key.namespace.isEmpty ? nil : key.namespace,
@@ -133,19 +166,20 @@ public final class KubernetesStatusWriter: StatusSink, @unchecked Sendable {
                     _writes += 1
                 }
                 logger.debug("status written", metadata: ["object": "\(key)", "resourceVersion": "\(newRV)"])
-                return
+                return newRV
             } catch KubeError.conflict {
                 lock.withLock { _conflicts += 1 }
                 logger.debug("status write conflict; re-reading", metadata: ["object": "\(key)", "attempt": "\(attempt + 1)"])
                 current = try? await provider.client.get(resource.path(namespace: key.namespace.isEmpty ? nil : key.namespace, name: key.name))
             } catch KubeError.notFound {
-                return
+                return nil
             } catch {
                 logger.warning("cannot write status of \(key): \(error)")
-                return
+                return nil
             }
         }
         logger.warning("gave up writing status of \(key) after 5 conflicts")
+        return nil
     }
 
     /// The status to write: ours merged into what the server has.
