@@ -62,6 +62,9 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var kube: KubeModeOptions
 
+    @Option(name: .customLong("timeout"), help: "Kubernetes mode: seconds to wait for the API server (default 30).")
+    var timeout = 30
+
     func validate() throws {
         try kube.validate(paths: paths)
     }
@@ -76,7 +79,15 @@ struct Check: AsyncParsableCommand {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let client = try KubeClient(config: kubeConfig, group: group)
             let provider = KubernetesProvider(client: client, logger: logger)
-            guard let snap = await provider.loadOnce() else { throw ExitCode(1) }
+            // Bounded: an unreachable server or refused credentials end `check` with the reason.
+            let first = Task { await provider.loadOnce() }
+            let deadline = Task { try await Task.sleep(for: .seconds(timeout)); first.cancel() }
+            let loaded = await first.value
+            deadline.cancel()
+            guard let snap = loaded else {
+                FileHandle.standardError.write(Data("cannot read the cluster at \(kubeConfig.serverURL) within \(timeout) s: \(provider.notReadyReason)\n".utf8))
+                throw ExitCode(1)
+            }
             report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: config)
         } else {
             report = CheckReport.run(paths: paths, config: config)

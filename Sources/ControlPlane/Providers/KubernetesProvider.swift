@@ -43,6 +43,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
     private var lastDiagnostics: [Diagnostic] = []
     private var _current: ProviderSnapshot?
     private var statusListeners: [@Sendable () -> Void] = []
+    private var discoveryError: String?
 
     /// The kinds read by default. Deployments only with local workloads (`--local-workloads`).
     public static func defaultKinds(localWorkloads: Bool = false) -> [ResourceKind] {
@@ -69,6 +70,21 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
     /// (status, resourceVersion): the status writer then re-asserts ours if another writer replaced it.
     public func onStatusOnlyChange(_ listener: @escaping @Sendable () -> Void) {
         lock.withLock { statusListeners.append(listener) }
+    }
+
+    /// Why there is no snapshot yet: the discovery error, or the kinds that have not synced and why.
+    public var notReadyReason: String {
+        lock.withLock {
+            if informers.isEmpty { return discoveryError ?? "discovering the API" }
+            let waiting = informers.sorted { $0.key.rawValue < $1.key.rawValue }.compactMap { kind, inf -> String? in
+                switch inf.state {
+                case .synced, .forbidden: return nil
+                case .starting: return "\(kind.rawValue): listing"
+                case .failing(let why): return why
+                }
+            }
+            return waiting.isEmpty ? "synced" : waiting.joined(separator: "; ")
+        }
     }
 
     /// The latest snapshot built, if any.
@@ -117,6 +133,7 @@ public final class KubernetesProvider: ResourceProvider, @unchecked Sendable {
                 throw CancellationError()
             } catch {
                 let delay = backoff.next()
+                lock.withLock { discoveryError = "\(error)" }
                 logger.error("cannot discover the API at \(client.config.serverURL) (\(client.config.source)): \(error); retrying in \(String(format: "%.1f", delay)) s")
                 try await Task.sleep(for: .seconds(delay))
             }
