@@ -12,12 +12,17 @@ final class Transport: Sendable {
     let group: any EventLoopGroup
     private let sslContext: NIOSSLContext?
     private let token: TokenSource
+    private let pool: ConnectionPool
 
     init(config: KubeConfig, group: any EventLoopGroup) throws {
         self.config = config
         self.group = group
         token = TokenSource(token: config.token, file: config.tokenFile)
-        guard config.scheme == .https else { sslContext = nil; return }
+        guard config.scheme == .https else {
+            sslContext = nil
+            pool = ConnectionPool(group: group, host: config.host, port: config.port, sslContext: nil)
+            return
+        }
         var tls = TLSConfiguration.makeClientConfiguration()
         if config.insecureSkipTLSVerify {
             tls.certificateVerification = .none
@@ -28,7 +33,26 @@ final class Transport: Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(cert).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
         }
-        sslContext = try NIOSSLContext(configuration: tls)
+        let context = try NIOSSLContext(configuration: tls)
+        sslContext = context
+        pool = ConnectionPool(group: group, host: config.host, port: config.port, sslContext: context)
+    }
+
+    deinit { pool.closeAll() }
+
+    /// The request head: Host, token, JSON; `Connection: close` unless the connection is kept.
+    func head(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, keepAlive: Bool) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: config.port == 443 ? config.host : "\(config.host):\(config.port)")
+        headers.add(name: "User-Agent", value: "sluice")
+        headers.add(name: "Accept", value: "application/json")
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        if let t = token.current() { headers.add(name: "Authorization", value: "Bearer \(t)") }
+        if let body {
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Content-Length", value: "\(body.count)")
+        }
+        return HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
     }
 
     struct Response: Sendable {
@@ -36,14 +60,13 @@ final class Transport: Sendable {
         var body: [UInt8]
     }
 
-    /// Sends a request and reads the whole response; the connection is closed after `timeout`.
+    /// Sends a request on a kept-alive connection (`ConnectionPool`) and reads the whole response;
+    /// the connection is closed if no answer came within `timeout`.
     func send(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
               timeout: TimeAmount = .seconds(30)) async throws -> Response {
-        try await exchange(method, path, body: body, contentType: contentType, timeout: timeout) { status, next in
-            var bytes: [UInt8] = []
-            while let chunk = try await next() { bytes += chunk.readableBytesView }
-            return Response(status: status, body: bytes)
-        }
+        let (status, bytes) = try await pool.send(head(method, path, body: body, contentType: contentType, keepAlive: true),
+                                                  body: body, timeout: timeout)
+        return Response(status: status, body: bytes)
     }
 
     /// Sends a request and hands the status and a body-chunk reader (nil at the end) to `consume`,
@@ -75,17 +98,7 @@ final class Transport: Sendable {
         }
         let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { deadline.cancel() }
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: config.port == 443 ? host : "\(host):\(config.port)")
-        headers.add(name: "User-Agent", value: "sluice")
-        headers.add(name: "Accept", value: "application/json")
-        headers.add(name: "Connection", value: "close")
-        if let t = token.current() { headers.add(name: "Authorization", value: "Bearer \(t)") }
-        if let body {
-            headers.add(name: "Content-Type", value: contentType)
-            headers.add(name: "Content-Length", value: "\(body.count)")
-        }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+        let head = head(method, path, body: body, contentType: contentType, keepAlive: false)
         let requestBody = body
         do {
             return try await async.executeThenClose { inbound, outbound in
