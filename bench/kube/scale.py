@@ -147,10 +147,15 @@ def main():
         lat = []
         for k in range(a.trials):
             path = "/changed-%s-%d" % (run, k)
-            _, r0 = api.call("GET", GW + "/namespaces/%s/httproutes/r0" % ns)
-            r0["spec"]["rules"][0]["matches"][0]["path"]["value"] = path
-            t0 = time.time()
-            api.call("PUT", GW + "/namespaces/%s/httproutes/r0" % ns, r0)
+            for attempt in range(10):
+                # Sluice's own status writes move r0's resourceVersion: a stale PUT gets 409, re-read.
+                _, r0 = api.call("GET", GW + "/namespaces/%s/httproutes/r0" % ns)
+                r0["spec"]["rules"][0]["matches"][0]["path"]["value"] = path
+                t0 = time.time()
+                s, _ = api.call("PUT", GW + "/namespaces/%s/httproutes/r0" % ns, r0)
+                if s == 200:
+                    break
+            assert s == 200, s
             while time.time() - t0 < 30 and get(ip, port, path + "/") != 200:
                 time.sleep(0.005)
             lat.append(time.time() - t0)
