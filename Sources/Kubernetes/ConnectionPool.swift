@@ -56,16 +56,12 @@ final class ConnectionPool: Sendable {
     private func connect() async throws -> Channel {
         let ssl = sslContext
         let host = self.host
-        let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
         return try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let ssl {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: isIP ? nil : host))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try Transport.addClientHandlers(channel, ssl: ssl, host: host)
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector())
                 }
             }

@@ -40,6 +40,16 @@ final class Transport: Sendable {
 
     deinit { pool.closeAll() }
 
+    /// TLS (SNI only for a DNS name: an IP address is checked against the certificate's IP SANs)
+    /// and the HTTP/1.1 client codec.
+    static func addClientHandlers(_ channel: Channel, ssl: NIOSSLContext?, host: String) throws {
+        let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
+        if let ssl {
+            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: isIP ? nil : host))
+        }
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+    }
+
     /// The request head: Host, token, JSON; `Connection: close` unless the connection is kept.
     func head(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: [UInt8]?, contentType: String, keepAlive: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders()
@@ -76,7 +86,6 @@ final class Transport: Sendable {
                                _ consume: (Int, () async throws -> ByteBuffer?) async throws -> T) async throws -> T {
         let ssl = sslContext
         let host = config.host
-        let isIP = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
         let (async, channel): (NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, Channel)
         do {
             (async, channel) = try await ClientBootstrap(group: group)
@@ -84,11 +93,7 @@ final class Transport: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: config.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let ssl {
-                            try channel.pipeline.syncOperations.addHandler(
-                                try NIOSSLClientHandler(context: ssl, serverHostname: isIP ? nil : host))
-                        }
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try Self.addClientHandlers(channel, ssl: ssl, host: host)
                         let a = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                         return (a, channel)
                     }
