@@ -108,10 +108,10 @@ final class ServeFromAPIServerTests: XCTestCase {
 
         // Another controller's parent entry on the same route is kept when we write ours.
         let foreign = K.json(#"{"parentRef":{"name":"other-gw"},"controllerName":"example.com/other","conditions":[{"type":"Accepted","status":"False","reason":"Other","message":"","lastTransitionTime":"2020-01-01T00:00:00Z"}]}"#)
-        if var o = route.object, var st = o["status"]?.object {
+        try await K.modify(client, K.httpRoutes, ns: ns, name: "web", subresource: "status") { o in
+            guard var st = o["status"]?.object else { return }
             st["parents"] = .array((st["parents"]?.array ?? []) + [foreign])
             o["status"] = .object(st)
-            _ = try await client.replace(K.httpRoutes, namespace: ns, name: "web", subresource: "status", .object(o))
         }
 
         // Changed through REST: the new path is served, the old one is not; Accepted did not change,
@@ -132,14 +132,14 @@ final class ServeFromAPIServerTests: XCTestCase {
         XCTAssertTrue(parents2.contains { $0["controllerName"]?.string == "example.com/other" }, "another controller's entry was dropped")
 
         // Someone else overwrites our entry (a status-only change, no new snapshot): ours comes back.
-        if var o = route2.object, var st = o["status"]?.object {
-            st["parents"] = .array(parents2.map { p in
+        try await K.modify(client, K.httpRoutes, ns: ns, name: "web", subresource: "status") { o in
+            guard var st = o["status"]?.object else { return }
+            st["parents"] = .array((st["parents"]?.array ?? []).map { p in
                 guard p["controllerName"]?.string == Self.controller, var po = p.object else { return p }
                 po["conditions"] = K.json(#"[{"type":"Accepted","status":"False","reason":"Overwritten","message":"not by us","lastTransitionTime":"2020-01-01T00:00:00Z"}]"#)
                 return .object(po)
             })
             o["status"] = .object(st)
-            _ = try await client.replace(K.httpRoutes, namespace: ns, name: "web", subresource: "status", .object(o))
         }
         let observer = Informer(client: client, resource: K.httpRoutes, logger: K.logger("t.observe"))
         let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

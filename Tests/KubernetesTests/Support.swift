@@ -96,13 +96,27 @@ enum K {
 
     /// Rewrites a route made by `route(...)` to match `path` (a PUT with the object's resourceVersion).
     static func setRoutePath(_ client: KubeClient, ns: String, name: String, path: String) async throws {
-        var current = try await client.get(httpRoutes.path(namespace: ns, name: name))
-        if var o = current.object, var spec = o["spec"]?.object {
+        try await modify(client, httpRoutes, ns: ns, name: name) { o in
+            guard var spec = o["spec"]?.object else { return }
             spec["rules"] = json(#"[{"matches":[{"path":{"type":"PathPrefix","value":"\#(path)"}}],"backendRefs":[{"name":"echo","port":8080}]}]"#)
             o["spec"] = .object(spec)
-            current = .object(o)
         }
-        _ = try await client.replace(httpRoutes, namespace: ns, name: name, current)
+    }
+
+    /// Read, change, write with the resourceVersion read; on 409 Conflict (Sluice's status writer
+    /// wrote meanwhile) read again and retry, as any client must.
+    static func modify(_ client: KubeClient, _ r: APIResource, ns: String?, name: String, subresource: String? = nil,
+                       _ change: (inout Object) -> Void) async throws {
+        for attempt in 0..<10 {
+            guard var o = try await client.get(r.path(namespace: ns, name: name)).object else { return }
+            change(&o)
+            do {
+                _ = try await client.replace(r, namespace: ns, name: name, subresource: subresource, .object(o))
+                return
+            } catch KubeError.conflict where attempt < 9 {
+                continue
+            }
+        }
     }
 
     /// Expects `body` to throw a `KubeError` that `matches`, whose description contains `text`.
