@@ -73,10 +73,23 @@ let package = Package(
         ]),
         // Pure translation: resources → status + IR + diagnostics.
         .target(name: "Translator", dependencies: ["GatewayAPI", "IR"]),
-        // Glue used by the commands: load → validate → translate → render.
-        .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR"]),
+        // A small Kubernetes API client: kubeconfig/in-cluster config, discovery, paginated list +
+        // watch with bookmarks and 410 relists, status writes, Leases (leader election).
+        .target(name: "Kubernetes", dependencies: [
+            "GatewayAPI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Glue used by the commands: load → validate → translate → render; the providers (files,
+        // Kubernetes) and the Kubernetes status writer.
+        .target(name: "ControlPlane", dependencies: ["GatewayAPI", "Translator", "IR", "Kubernetes",
+                                                     .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "sluice", dependencies: [
-            "ControlPlane", "GatewayAPI", "Serve", "Echo", "Conformance", "Routing",
+            "ControlPlane", "GatewayAPI", "Serve", "Echo", "Conformance", "Routing", "Kubernetes",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -107,6 +120,10 @@ let package = Package(
         .testTarget(name: "EchoTests", dependencies: ["Echo",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio")]),
+        // Against a real kube-apiserver (../shared/tools/kube); skipped outside CI when its env is unset.
+        .testTarget(name: "KubernetesTests", dependencies: ["Kubernetes", "ControlPlane", "Serve", "GatewayAPI", "Echo",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ServeTests", dependencies: ["Serve", "Echo", "GatewayAPI", "ControlPlane", "Proxy",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     ],

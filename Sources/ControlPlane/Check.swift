@@ -45,14 +45,19 @@ public struct CheckReport: Sendable {
 
     /// The status Sluice computed for an object, as JSON-shaped `Value`; nil when we own none.
     public func statusValue(for key: ObjectKey) -> Value? {
+        status(for: key).map { Self.encode($0) }
+    }
+
+    /// The typed status Sluice computed for an object (cheap to compare); nil when we own none.
+    public func status(for key: ObjectKey) -> (any Encodable & Hashable & Sendable)? {
         let s = result.status
         let nn = GatewayAPI.NamespacedName(namespace: key.namespace, name: key.name)
         switch key.kind {
-        case "GatewayClass": return s.gatewayClasses[key.name].map(Self.encode)
-        case "Gateway": return s.gateways[nn].map(Self.encode)
-        case "ListenerSet": return s.listenerSets[nn].map(Self.encode)
-        case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute": return s.routes[key].map(Self.encode)
-        case "BackendTLSPolicy": return s.backendTLSPolicies[nn].map(Self.encode)
+        case "GatewayClass": return s.gatewayClasses[key.name]
+        case "Gateway": return s.gateways[nn]
+        case "ListenerSet": return s.listenerSets[nn]
+        case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute": return s.routes[key]
+        case "BackendTLSPolicy": return s.backendTLSPolicies[nn]
         default: return nil
         }
     }

@@ -28,6 +28,8 @@ public struct ProviderSnapshot: Sendable {
     /// sorted. Every file on the first load. A file whose modification time changed but whose content
     /// did not is not listed.
     public var changedFiles: [String]
+    /// Where each object came from when it is not a file (the Kubernetes provider); see `origin(of:)`.
+    public var origins: [ObjectKey: Origin] = [:]
 
     public init(version: Int, objects: [LoadedObject], diagnostics: [Diagnostic], changedFiles: [String]) {
         self.version = version
@@ -77,8 +79,9 @@ public struct ProviderSnapshot: Sendable {
 ///
 /// ## Watching
 ///
-/// `updates()` polls the modification time, size and inode of every file (portable: no inotify or
-/// FSEvents) every `pollInterval`, waits until the tree has been quiet for `debounce` (editors and
+/// `updates()` waits for an inotify event on Linux (`TreeWatcher`; elsewhere, or with
+/// `eventDriven: false`, it polls every `pollInterval`), then compares the modification time,
+/// size and inode of every file every `pollInterval`, waits until the tree has been quiet for `debounce` (editors and
 /// `cp -r` write in bursts), then loads. It never waits more than `maxDelay` after the first change
 /// it noticed, so a file rewritten non-stop is still picked up. A snapshot is emitted only when the
 /// objects (the version) or the diagnostics changed; an unchanged touch emits nothing.
@@ -96,6 +99,10 @@ public final class FileProvider: @unchecked Sendable {
     public let maxDelay: Duration
     /// Bounds on file size, total bytes and objects; see "Limits" above.
     public let limits: LoadLimits
+    /// Wait for inotify events while idle (Linux); false: poll every `pollInterval` as before.
+    public let eventDriven: Bool
+    /// With events: how often an idle tree is still scanned, in case an event was missed.
+    public let idleScanInterval: Duration
     private let clock: any Clock<Duration>
 
     private let lock = NSLock()
@@ -109,12 +116,14 @@ public final class FileProvider: @unchecked Sendable {
     ///   - clock: the clock `updates()` sleeps and measures quiet time on.
     public init(paths: [String], debounce: Duration = .milliseconds(200), pollInterval: Duration = .milliseconds(100),
                 maxDelay: Duration = .milliseconds(800), clock: any Clock<Duration> = ContinuousClock(),
-                limits: LoadLimits = .standard) {
+                limits: LoadLimits = .standard, eventDriven: Bool = true, idleScanInterval: Duration = .seconds(2)) {
         self.paths = paths
         self.limits = limits
         self.debounce = debounce
         self.pollInterval = pollInterval
         self.maxDelay = maxDelay
+        self.eventDriven = eventDriven
+        self.idleScanInterval = idleScanInterval
         self.clock = clock
     }
 
@@ -161,9 +170,18 @@ public final class FileProvider: @unchecked Sendable {
         var seen = withLock { state.loadedSignature }
         var lastChange = clock.now
         var pendingSince: C.Instant?
+        // Event-driven where the OS allows (inotify): an idle tree waits for an event instead of
+        // being scanned every pollInterval; while a change settles, the ticks below debounce it.
+        let watcher = eventDriven ? TreeWatcher(paths: paths) : nil
+        defer { watcher?.stop() }
 
         while !Task.isCancelled {
-            do { try await clock.sleep(for: pollInterval) } catch { break }
+            if let watcher, pendingSince == nil {
+                await watcher.wait(timeout: idleScanInterval)
+                if Task.isCancelled { break }
+            } else {
+                do { try await clock.sleep(for: pollInterval) } catch { break }
+            }
             let signature = TreeSignature.scan(paths: paths)
             let now = clock.now
             if signature != seen {

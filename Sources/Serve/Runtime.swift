@@ -38,7 +38,9 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     public let metrics: Metrics
     public let services: ProxyServices
     let server: ProxyServer
-    let provider: FileProvider
+    let provider: any ResourceProvider
+    /// Receives each applied report (the Kubernetes status writer); nil in file mode.
+    let statusSink: (any StatusSink)?
     /// Echo Deployments run in-process; their Services' EndpointSlices are synthesised (DESIGN.md §3).
     public let workloads: LocalWorkloads
     private let lock = NIOLock()
@@ -47,15 +49,22 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     private var version = 0
     private var admin: AdminServer?
     private var watchTask: Task<Void, Never>?
+    private var firstOutcomes: [BindOutcome] = []
+    private var appliedWaiters: [(until: @Sendable (ProviderSnapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+    private var lastApplied: ProviderSnapshot?
 
-    public init(options: ServeOptions, logger: Logger) {
+    /// - Parameters:
+    ///   - provider: where snapshots come from; the file provider over `options.paths` when nil.
+    ///   - statusSink: gets every applied report (Kubernetes mode writes status back with it).
+    public init(options: ServeOptions, logger: Logger, provider: (any ResourceProvider)? = nil, statusSink: (any StatusSink)? = nil) {
         self.options = options
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoops))
         metrics = Metrics(accessLog: options.accessLog ? AccessLog() : nil)
         services = ProxyServices(config: options.proxy, observer: metrics)
         server = ProxyServer(group: group, services: services, logger: logger)
-        provider = FileProvider(paths: options.paths, limits: options.limits)
+        self.provider = provider ?? FileProvider(paths: options.paths, limits: options.limits)
+        self.statusSink = statusSink
         workloads = LocalWorkloads(group: group, log: { [logger] pod, line in
             logger.debug("\(line)", metadata: ["pod": "\(pod)"])
         })
@@ -63,24 +72,49 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         metrics.setUpstreamConnectionGauge { s.upstreamConnectionCount }
     }
 
-    /// Loads the configuration, binds, starts the admin listener and watches for changes.
-    /// Returns the outcomes of the first bind.
+    /// Starts the admin listener, then applies the provider's snapshots as they come (the one apply
+    /// path of DESIGN.md §7, whatever the source). Returns the outcomes of the first bind, once the
+    /// first snapshot is applied; with `waitForFirstSnapshot: false` it returns at once (Kubernetes
+    /// mode: the API server may be unreachable, `/readyz` says not ready meanwhile).
     @discardableResult
-    public func start() async throws -> [BindOutcome] {
-        let first = provider.loadOnce()
-        let outcomes = await apply(first)
-        HeapMemory.releaseFreed()
+    public func start(waitForFirstSnapshot: Bool = true) async throws -> [BindOutcome] {
         admin = try await AdminServer.start(host: options.adminHost, port: options.adminPort, group: group, source: self)
         logger.info("admin listening", metadata: ["address": "\(options.adminHost):\(admin?.port ?? options.adminPort)"])
+        let snapshots = provider.snapshots()
         watchTask = Task { [self] in
-            for await snap in provider.updates() {
+            for await snap in snapshots {
                 if snap.version == lock.withLock({ version }) && snap.diagnostics == lock.withLock({ providerDiagnostics }) { continue }
                 await apply(snap)
                 // The previous world (documents, objects, translation, table) is gone by now.
                 HeapMemory.releaseFreed()
             }
         }
-        return outcomes
+        guard waitForFirstSnapshot else { return [] }
+        await waitUntilApplied(version: 1)
+        return lock.withLock { firstOutcomes }
+    }
+
+    /// The version of the last snapshot applied (0 before the first).
+    public var appliedVersion: Int { lock.withLock { version } }
+
+    /// Returns once a snapshot of at least `version` is applied ("config version N applied"): tests
+    /// await this instead of polling.
+    public func waitUntilApplied(version wanted: Int) async {
+        await waitUntilApplied { $0.version >= wanted }
+    }
+
+    /// Returns once a snapshot for which `until` is true has been applied.
+    public func waitUntilApplied(_ until: @escaping @Sendable (ProviderSnapshot) -> Bool) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if let last = lastApplied, until(last) {
+                lock.unlock()
+                c.resume()
+            } else {
+                appliedWaiters.append((until, c))
+                lock.unlock()
+            }
+        }
     }
 
     public var adminPort: Int? { admin?.port }
@@ -105,11 +139,17 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
         services.swap(table)
         let outcomes = await server.reconcile(with: table)
         let errors = report.diagnostics.filter { $0.severity == .error }.count
-        lock.withLock {
+        let woken = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            if self.report == nil { firstOutcomes = outcomes }
             self.report = report
             self.providerDiagnostics = snap.diagnostics
             self.version = snap.version
+            lastApplied = snap
+            let ready = appliedWaiters.filter { $0.until(snap) }.map(\.continuation)
+            appliedWaiters.removeAll { $0.until(snap) }
+            return ready
         }
+        statusSink?.publish(report, version: snap.version)
         metrics.setConfigVersion(snap.version)
         metrics.retain(routes: report.result.ir.routeRefs)
         metrics.reloaded(errors: errors)
@@ -120,6 +160,7 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
             "version": "\(snap.version)", "gateways": "\(report.result.ir.gateways.count)",
             "listeners": "\(table.gatewayPorts.count)", "errors": "\(errors)",
         ])
+        for c in woken { c.resume() }
         return outcomes
     }
 
@@ -137,8 +178,8 @@ public final class ServeRuntime: AdminDataSource, @unchecked Sendable {
     public func isReady() -> Bool { lock.withLock { report != nil } }
 
     public func statusDocument(json: Bool) -> String {
-        guard let r = lock.withLock({ report }) else { return json ? "[]\n" : "items: []\n" }
-        return json ? r.renderJSON() : r.renderYAML()
+        guard let (r, v) = lock.withLock({ report.map { ($0, version) } }) else { return json ? "[]\n" : "items: []\n" }
+        return json ? r.renderJSON() : "# config version \(v) applied\n" + r.renderYAML()
     }
 
     public func configDump() -> String {

@@ -4,6 +4,7 @@ import ControlPlane
 import Echo
 import Foundation
 import GatewayAPI
+import Kubernetes
 import NIOPosix
 import Logging
 import Routing
@@ -39,7 +40,7 @@ struct Sluice: AsyncParsableCommand {
 }
 
 /// `sluice check -f PATH...`: load, validate, translate; print diagnostics and every object's status.
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate and translate Gateway API YAML; print diagnostics and the status Kubernetes would show.",
         discussion: """
@@ -63,13 +64,38 @@ struct Check: ParsableCommand {
 
     @OptionGroup var limits: LimitOptions
 
+    @OptionGroup var kube: KubeModeOptions
+
+    @Option(name: .customLong("timeout"), help: "Kubernetes mode: seconds to wait for the API server (default 30).")
+    var timeout = 30
+
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+        try kube.validate(paths: paths)
     }
 
-    func run() throws {
-        let report = CheckReport.run(paths: paths, config: TranslatorConfig(controllerName: controllerName),
-                                     limits: limits.loadLimits)
+    func run() async throws {
+        let config = TranslatorConfig(controllerName: controllerName)
+        let report: CheckReport
+        if let kubeConfig = try kube.config() {
+            // Reads what is in the cluster (one list of every kind) and writes nothing.
+            var logger = Logger(label: "sluice.check")
+            logger.logLevel = .warning
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let client = try KubeClient(config: kubeConfig, group: group)
+            let provider = KubernetesProvider(client: client, logger: logger)
+            // Bounded: an unreachable server or refused credentials end `check` with the reason.
+            let first = Task { await provider.loadOnce() }
+            let deadline = Task { try await Task.sleep(for: .seconds(timeout)); first.cancel() }
+            let loaded = await first.value
+            deadline.cancel()
+            guard let snap = loaded else {
+                FileHandle.standardError.write(Data("cannot read the cluster at \(kubeConfig.serverURL) within \(timeout) s: \(provider.notReadyReason)\n".utf8))
+                throw ExitCode(1)
+            }
+            report = CheckReport.run(objects: snap.objects, diagnostics: snap.diagnostics, config: config)
+        } else {
+            report = CheckReport.run(paths: paths, config: config, limits: limits.loadLimits)
+        }
         FileHandle.standardError.write(Data(report.renderDiagnostics().utf8))
         switch output {
         case .yaml: print(report.renderYAML(), terminator: "")
@@ -230,8 +256,19 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var limits: LimitOptions
 
+    @OptionGroup var kube: KubeModeOptions
+
+    @Flag(name: .customLong("leader-elect"), help: "Kubernetes mode: only the holder of a coordination.k8s.io/v1 Lease writes status (every replica serves).")
+    var leaderElect = false
+
+    @Option(name: .customLong("lease-namespace"), help: "Namespace of the leader-election Lease (default: the kubeconfig context's or service account's namespace, else sluice-system).")
+    var leaseNamespace: String?
+
+    @Option(name: .customLong("controller-name"), help: "controllerName of the GatewayClasses Sluice owns.")
+    var controllerName = TranslatorConfig.defaultControllerName
+
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER") }
+        try kube.validate(paths: paths)
         guard PathNormalizer.Options.EscapedSlashes(rawValue: escapedSlashes) != nil else {
             throw ValidationError("--escaped-slashes must be redirect, reject or keep")
         }
@@ -273,12 +310,76 @@ struct Serve: AsyncParsableCommand {
         options.proxy.maxConnectionsPerSource = maxConnectionsPerSource
         options.proxy.maxConnectionsPerListener = maxConnectionsPerListener
         options.limits = limits.loadLimits
-        let runtime = ServeRuntime(options: options, logger: logger)
-        let outcomes = try await runtime.start()
-        for o in outcomes where o.error != nil { logger.error("\(o.error!)") }
+        options.translator.controllerName = controllerName
+        guard let kubeConfig = try kube.config() else {
+            let runtime = ServeRuntime(options: options, logger: logger)
+            let outcomes = try await runtime.start()
+            for o in outcomes where o.error != nil { logger.error("\(o.error!)") }
+            await waitForTerminationSignal()
+            logger.info("draining", metadata: ["gracePeriodSeconds": "\(gracePeriod)"])
+            await runtime.shutdown()
+            return
+        }
+        // Kubernetes mode: the same runtime and apply path, fed by the API server.
+        let kubeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = try KubeClient(config: kubeConfig, group: kubeGroup)
+        logger.info("Kubernetes mode", metadata: ["server": "\(kubeConfig.serverURL)", "config": "\(kubeConfig.source)"])
+        let provider = KubernetesProvider(client: client, logger: logger)
+        var elector: LeaderElector?
+        if leaderElect {
+            let host = ProcessInfo.processInfo.hostName
+            elector = LeaderElector(client: client, namespace: leaseNamespace ?? kubeConfig.namespace ?? "sluice-system",
+                                    identity: "\(host)_\(UUID().uuidString.prefix(8).lowercased())", logger: logger)
+        }
+        let writer = KubernetesStatusWriter(provider: provider, controllerName: controllerName, logger: logger,
+                                            isLeader: { [elector] in elector?.isLeader ?? true })
+        let electorTask = elector.map { e in Task { await e.run { leader in if leader { writer.kick() } } } }
+        let runtime = ServeRuntime(options: options, logger: logger, provider: provider, statusSink: writer)
+        try await runtime.start(waitForFirstSnapshot: false)
         await waitForTerminationSignal()
         logger.info("draining", metadata: ["gracePeriodSeconds": "\(gracePeriod)"])
+        electorTask?.cancel()
+        await electorTask?.value
+        writer.stop()
         await runtime.shutdown()
+        // kubeGroup is left to the process exit: informer connections may still be closing.
+    }
+}
+
+/// How `serve` and `check` choose Kubernetes mode: `--kubeconfig PATH`, `--kubernetes` ($KUBECONFIG,
+/// else ~/.kube/config) or `--in-cluster`. `-f` never switches mode; the two cannot be mixed.
+struct KubeModeOptions: ParsableArguments {
+    @Option(name: .customLong("kubeconfig"), help: "Kubernetes mode: read the cluster of this kubeconfig's current context.")
+    var kubeconfig: String?
+
+    @Flag(name: .customLong("kubernetes"), help: "Kubernetes mode with the default kubeconfig ($KUBECONFIG, else ~/.kube/config).")
+    var kubernetes = false
+
+    @Flag(name: .customLong("in-cluster"), help: "Kubernetes mode with the Pod's service account (in-cluster config).")
+    var inCluster = false
+
+    @Option(name: .customLong("context"), help: "Kubernetes mode: use this kubeconfig context instead of the current one.")
+    var context: String?
+
+    var chosen: Bool { kubeconfig != nil || kubernetes || inCluster }
+
+    func validate(paths: [String]) throws {
+        let modes = [kubeconfig != nil, kubernetes, inCluster].filter { $0 }.count
+        if modes > 1 { throw ValidationError("give one of --kubeconfig PATH, --kubernetes, --in-cluster") }
+        if chosen && !paths.isEmpty { throw ValidationError("-f reads files; --kubeconfig/--kubernetes/--in-cluster read the API server: give one or the other") }
+        if !chosen && paths.isEmpty { throw ValidationError("give at least one -f FILE_OR_FOLDER (or --kubeconfig PATH / --in-cluster)") }
+        if context != nil && inCluster { throw ValidationError("--context applies to a kubeconfig, not to --in-cluster") }
+    }
+
+    /// The Kubernetes configuration when Kubernetes mode was chosen, nil otherwise.
+    func config() throws -> KubeConfig? {
+        guard chosen else { return nil }
+        do {
+            if inCluster { return try KubeConfig.inCluster() }
+            return try KubeConfig.load(path: kubeconfig ?? KubeConfig.defaultPath(), context: context)
+        } catch let e as KubeConfig.ConfigError {
+            throw ValidationError(e.description)
+        }
     }
 }
 

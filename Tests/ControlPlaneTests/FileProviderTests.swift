@@ -322,6 +322,27 @@ struct FileProviderTests {
         #expect(broken.names == ["r1", "r2"])
     }
 
+    #if os(Linux)
+    /// inotify: an idle tree is not scanned (the safety-net scan is set to a minute here), yet a new
+    /// file, a file in a folder created after the start, and a deletion are each delivered promptly.
+    @Test func changesAreNoticedByInotifyEventsNotByScanning() async throws {
+        let dir = try Folder(); defer { dir.cleanup() }
+        try dir.write("a.yaml", route("r1"))
+        let provider = FileProvider(paths: [dir.path], idleScanInterval: .seconds(60))
+        let stream = provider.updates()
+        _ = try #require(await next(stream, within: .seconds(5)))
+        try dir.write("b.yaml", route("r2"))
+        _ = try #require(await next(stream, within: .seconds(10)) { $0.names.contains("r2") })
+        try dir.write("new/c.yaml", route("r3"))
+        _ = try #require(await next(stream, within: .seconds(10)) { $0.names.contains("r3") })
+        try dir.write("new/c.yaml", route("r4"))
+        let renamed = try #require(await next(stream, within: .seconds(10)) { $0.names.contains("r4") })
+        #expect(!renamed.names.contains("r3"))
+        try dir.remove("a.yaml")
+        _ = try #require(await next(stream, within: .seconds(10)) { !$0.names.contains("r1") })
+    }
+    #endif
+
     @Test func theUpdatesStreamDebouncesABurstOfWritesIntoOneSnapshot() async throws {
         let dir = try Folder(); defer { dir.cleanup() }
         try dir.write("a.yaml", route("r1", host: "h0.example.com"))

@@ -171,6 +171,14 @@ public enum Loader {
         }
     }
 
+    /// Identifies, normalizes and validates one object that is already a value (the Kubernetes
+    /// provider's objects, read from the API server); `source` names it in diagnostics.
+    public static func load(value: Value, source: String) -> (object: LoadedObject?, diagnostics: [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        let object = loadObject(value, file: source, diagnostics: &diagnostics)
+        return (object, diagnostics)
+    }
+
     /// `kind: List` (or any `*List` with `items`) becomes its items.
     static func expandLists(_ value: Value, file: String, diagnostics: inout [Diagnostic]) -> [Value] {
         if value.isNull { return [] }
