@@ -11,7 +11,8 @@ import NIOHTTP1
 ///   counted from when it became idle — bytes do **not** extend this, so a client dripping a byte
 ///   every few seconds cannot hold it. Once a request head has begun (HTTP/1: its first byte; HTTP/2:
 ///   a HEADERS frame; the first request of a connection: the accept, covering the TLS handshake and
-///   protocol sniffing) it must be complete within `header`, an absolute limit.
+///   protocol sniffing) it must be complete within `header`, an absolute limit. On HTTP/2 a header
+///   block left open for CONTINUATION frames must close within `header` whatever else is in flight.
 /// - **Requests in flight**: the connection is closed after `idle` without a byte either way
 ///   (a stalled body or response), the way nginx's `client_body_timeout`/`send_timeout` work.
 /// - **Tunnel** (WebSocket, raw TCP): no deadline here; the tunnel's own handlers decide.
@@ -26,6 +27,8 @@ struct ConnectionDeadlines {
     private var idleSince: NIODeadline
     private var headStarted: NIODeadline?
     private var lastActivity: NIODeadline
+    /// HTTP/2: a header block left open for CONTINUATION frames, on any stream, since when.
+    private var openHeaderBlock: NIODeadline?
 
     init(header: TimeAmount, idle: TimeAmount, accepted: NIODeadline) {
         self.header = header
@@ -48,6 +51,12 @@ struct ConnectionDeadlines {
         if inFlight == 0 && headStarted == nil { headStarted = now }
     }
 
+    mutating func headerBlockOpened(now: NIODeadline) {
+        if openHeaderBlock == nil { openHeaderBlock = now }
+    }
+
+    mutating func headerBlockClosed() { openHeaderBlock = nil }
+
     mutating func requestStarted(now: NIODeadline) {
         inFlight += 1
         headStarted = nil
@@ -68,10 +77,11 @@ struct ConnectionDeadlines {
     /// When the connection must be closed, nil for never.
     var deadline: NIODeadline? {
         if tunnel { return nil }
-        if inFlight > 0 { return lastActivity + idle }
+        let blockEnd = openHeaderBlock.map { $0 + header }
+        if inFlight > 0 { return blockEnd.map { min($0, lastActivity + idle) } ?? lastActivity + idle }
         let idleEnd = idleSince + idle
-        guard let headStarted else { return idleEnd }
-        return min(idleEnd, headStarted + header)
+        let end = headStarted.map { min(idleEnd, $0 + header) } ?? idleEnd
+        return blockEnd.map { min($0, end) } ?? end
     }
 }
 
@@ -114,6 +124,8 @@ final class ConnectionTimeouts: ChannelDuplexHandler, RemovableChannelHandler {
     func requestStarted() { state.requestStarted(now: .now()) }
     func requestFinished() { state.requestFinished(now: .now()) }
     func headFrame() { state.headFrame(now: .now()) }
+    func headerBlockOpened() { state.headerBlockOpened(now: .now()) }
+    func headerBlockClosed() { state.headerBlockClosed() }
     func http2() { state.headStartsOnAnyByte = false }
     func becameTunnel() {
         state.becameTunnel()

@@ -109,11 +109,25 @@ final class HTTP2ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         let bytes = unwrapInboundIn(data)
         var windowUpdates = 0
         var headers = false
-        scanner.scan(bytes.readableBytesView) { type in
-            if type == 0x8 { windowUpdates += 1 } else if type == 0x1 { headers = true }
+        var blockOpened = false, blockClosed = false
+        scanner.scan(bytes.readableBytesView) { type, flags in
+            switch type {
+            case 0x8: windowUpdates += 1
+            case 0x1:
+                headers = true
+                // RFC 9113 §6.2: without END_HEADERS (0x4) "the header block continues in
+                // CONTINUATION frames" — a head that can be dripped on any stream.
+                if flags & 0x4 == 0 { blockOpened = true; blockClosed = false } else { blockClosed = true }
+            case 0x9:
+                if flags & 0x4 != 0 { blockClosed = true; blockOpened = false }
+            default: break
+            }
         }
-        // A HEADERS frame starts a request head: its header-read deadline runs from here.
+        // A HEADERS frame starts a request head: its header-read deadline runs from here; a header
+        // block left open (CONTINUATION to come) has its own deadline even while other streams are
+        // in flight.
         if headers { timeouts?.headFrame() }
+        if blockOpened { timeouts?.headerBlockOpened() } else if blockClosed { timeouts?.headerBlockClosed() }
         if windowUpdates > 0 && !budget.receive(windowUpdates, now: .now()) {
             closed = true
             logger.debug("HTTP/2 WINDOW_UPDATE flood: GOAWAY and close", metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "")"])
@@ -181,7 +195,7 @@ struct HTTP2FrameScanner {
     private var skip = 0
     private(set) var highestStreamID: UInt32 = 0
 
-    mutating func scan(_ bytes: ByteBufferView, onFrame: (UInt8) -> Void) {
+    mutating func scan(_ bytes: ByteBufferView, onFrame: (_ type: UInt8, _ flags: UInt8) -> Void) {
         var i = bytes.startIndex
         while i < bytes.endIndex {
             if prefaceLeft > 0 {
@@ -200,8 +214,9 @@ struct HTTP2FrameScanner {
                     let type = header[3]
                     let stream = (UInt32(header[5]) << 24 | UInt32(header[6]) << 16 | UInt32(header[7]) << 8 | UInt32(header[8])) & 0x7FFF_FFFF
                     if type == 0x1 && stream > highestStreamID { highestStreamID = stream }
+                    let flags = header[4]
                     header.removeAll(keepingCapacity: true)
-                    onFrame(type)
+                    onFrame(type, flags)
                 }
             }
         }

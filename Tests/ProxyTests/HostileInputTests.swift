@@ -171,6 +171,31 @@ struct HostileInputTests {
         }
     }
 
+    @Test("Slowloris on HTTP/2 beside a request in flight: a header block dripped in CONTINUATION frames is cut at the header timeout")
+    func slowlorisContinuation() async throws {
+        let a = try await EchoServer.start(name: "public")
+        defer { Task { await a.stop() } }
+        var config = ProxyConfig()
+        config.headerReadTimeout = .milliseconds(300)
+        config.clientIdleTimeout = .seconds(30)
+        try await withGateway("slowcont", config: config, { Self.yaml($0, a: a) }) { gw in
+            let conn = try RawConnection(gw.address, gw.port)
+            defer { conn.close() }
+            // Stream 1 is in flight (the backend answers after 5 s), so the connection is not idle.
+            conn.send(bytes: RawHTTP2.start() + RawHTTP2.get(stream: 1, path: "/public/slow?delay_ms=5000"))
+            // Stream 3: HEADERS without END_HEADERS, then one-byte CONTINUATION frames (RFC 9113 §6.10).
+            let block = Array(RawHTTP2.get(stream: 3, path: "/public/x").dropFirst(9))
+            conn.send(bytes: RawHTTP2.frame(type: 0x1, flags: 0x1, stream: 3, payload: Array(block.prefix(4))))
+            var closed = false
+            for byte in block.dropFirst(4).prefix(4) {
+                if conn.readToClose(timeout: 0.25).closed { closed = true; break }
+                conn.send(bytes: RawHTTP2.frame(type: 0x9, flags: 0, stream: 3, payload: [byte]))
+            }
+            if !closed { closed = conn.readToClose(timeout: 1).closed }
+            #expect(closed, "an open header block must be complete within the header timeout, requests in flight or not")
+        }
+    }
+
     @Test("A connection stalled in the TLS-less sniffing phase (a dripped HTTP/2 preface) is cut at the header timeout")
     func slowSniffing() async throws {
         let a = try await EchoServer.start(name: "public")
