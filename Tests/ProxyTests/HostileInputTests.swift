@@ -11,6 +11,15 @@ import Testing
 import Glibc
 #endif
 
+extension RawConnection: @unchecked Sendable {}
+
+/// Runs blocking socket work on a Dispatch thread: the tests' raw sockets block in `recv`, and on
+/// this 2-core machine Swift's cooperative pool has two threads — blocking them stalls every other
+/// test's awaits (a full-suite run saw an unrelated test time out).
+func offload<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: body()) } }
+}
+
 extension RawConnection {
     func send(bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
 
@@ -51,8 +60,9 @@ struct HostileInputTests {
         return docs.joined(separator: "\n---\n")
     }
 
-    static func raw(_ gw: RunningGateway, _ request: String, timeout: Double = 3) -> (response: String, closed: Bool) {
-        RawSocket.exchange(gw.address, gw.port, Array(request.utf8), timeout: timeout)
+    static func raw(_ gw: RunningGateway, _ request: String, timeout: Double = 3) async -> (response: String, closed: Bool) {
+        let (address, port) = (gw.address, gw.port)
+        return await offload { RawSocket.exchange(address, port, Array(request.utf8), timeout: timeout) }
     }
 
     // MARK: 1. Path traversal
@@ -72,7 +82,7 @@ struct HostileInputTests {
             #expect(r.status == 307)
             #expect(r.header("location") == "/admin/secret.txt?x=1")
             // Absolute-form targets are normalised too.
-            let abs = Self.raw(gw, "GET http://example.com/public/../admin/secret.txt HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            let abs = await Self.raw(gw, "GET http://example.com/public/../admin/secret.txt HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(abs.response.hasPrefix("HTTP/1.1 404"), "\(abs.response.prefix(60))")
             #expect(a.requestCount == 0, "the /public backend was reached: \(a.requests.map(\.path))")
         }
@@ -112,14 +122,14 @@ struct HostileInputTests {
         let a = try await EchoServer.start(name: "public")
         defer { Task { await a.stop() } }
         try await withGateway("backslash", { Self.yaml($0, a: a) }) { gw in
-            let r = Self.raw(gw, "GET /public\\..\\admin HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            let r = await Self.raw(gw, "GET /public\\..\\admin HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(r.response.hasPrefix("HTTP/1.1 307"), "\(r.response.prefix(80))")
             #expect(r.response.lowercased().contains("location: /admin\r\n"))
         }
         var config = ProxyConfig()
         config.pathNormalization.escapedSlashes = .reject
         try await withGateway("backslashreject", config: config, { Self.yaml($0, a: a) }) { gw in
-            let r = Self.raw(gw, "GET /public\\x HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            let r = await Self.raw(gw, "GET /public\\x HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(r.response.hasPrefix("HTTP/1.1 400"), "\(r.response.prefix(80))")
             let e = try await gw.get("/public%2Fx")
             #expect(e.status == 400)
@@ -139,14 +149,17 @@ struct HostileInputTests {
         try await withGateway("slowloris", config: config, { Self.yaml($0, a: a) }) { gw in
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
-            conn.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            #expect(conn.read(until: "\"server\"", timeout: 5).hasPrefix("HTTP/1.1 200"))
-            // One byte every 100 ms: each byte used to reset the idle timer, forever.
-            var closed = false
-            for byte in "GET /public/2 HTTP/1.1\r\nHost: example.com\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
-                conn.send(bytes: [byte])
-                if conn.readToClose(timeout: 0.1).closed { closed = true; break }
+            let (first, closed) = await offload { () -> (String, Bool) in
+                conn.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                let first = conn.read(until: "\"server\"", timeout: 5)
+                // One byte every 100 ms: each byte used to reset the idle timer, forever.
+                for byte in "GET /public/2 HTTP/1.1\r\nHost: example.com\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
+                    conn.send(bytes: [byte])
+                    if conn.readToClose(timeout: 0.1).closed { return (first, true) }
+                }
+                return (first, false)
             }
+            #expect(first.hasPrefix("HTTP/1.1 200"))
             #expect(closed, "the connection must be closed within the header timeout of its second head")
         }
     }
@@ -161,11 +174,13 @@ struct HostileInputTests {
         try await withGateway("slowh2", config: config, { Self.yaml($0, a: a) }) { gw in
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
-            conn.send(bytes: RawHTTP2.start() + RawHTTP2.get(stream: 1, path: "/public/x"))
-            var closed = false
-            for _ in 0..<40 {
-                conn.send(bytes: RawHTTP2.ping())
-                if conn.readToClose(timeout: 0.1).closed { closed = true; break }
+            let closed = await offload { () -> Bool in
+                conn.send(bytes: RawHTTP2.start() + RawHTTP2.get(stream: 1, path: "/public/x"))
+                for _ in 0..<40 {
+                    conn.send(bytes: RawHTTP2.ping())
+                    if conn.readToClose(timeout: 0.1).closed { return true }
+                }
+                return false
             }
             #expect(closed, "an HTTP/2 connection with no request in flight must close after the idle timeout")
         }
@@ -182,16 +197,17 @@ struct HostileInputTests {
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
             // Stream 1 is in flight (the backend answers after 5 s), so the connection is not idle.
-            conn.send(bytes: RawHTTP2.start() + RawHTTP2.get(stream: 1, path: "/public/slow?delay_ms=5000"))
-            // Stream 3: HEADERS without END_HEADERS, then one-byte CONTINUATION frames (RFC 9113 §6.10).
-            let block = Array(RawHTTP2.get(stream: 3, path: "/public/x").dropFirst(9))
-            conn.send(bytes: RawHTTP2.frame(type: 0x1, flags: 0x1, stream: 3, payload: Array(block.prefix(4))))
-            var closed = false
-            for byte in block.dropFirst(4).prefix(4) {
-                if conn.readToClose(timeout: 0.25).closed { closed = true; break }
-                conn.send(bytes: RawHTTP2.frame(type: 0x9, flags: 0, stream: 3, payload: [byte]))
+            let closed = await offload { () -> Bool in
+                conn.send(bytes: RawHTTP2.start() + RawHTTP2.get(stream: 1, path: "/public/slow?delay_ms=5000"))
+                // Stream 3: HEADERS without END_HEADERS, then one-byte CONTINUATION frames (RFC 9113 §6.10).
+                let block = Array(RawHTTP2.get(stream: 3, path: "/public/x").dropFirst(9))
+                conn.send(bytes: RawHTTP2.frame(type: 0x1, flags: 0x1, stream: 3, payload: Array(block.prefix(4))))
+                for byte in block.dropFirst(4).prefix(4) {
+                    if conn.readToClose(timeout: 0.25).closed { return true }
+                    conn.send(bytes: RawHTTP2.frame(type: 0x9, flags: 0, stream: 3, payload: [byte]))
+                }
+                return conn.readToClose(timeout: 1).closed
             }
-            if !closed { closed = conn.readToClose(timeout: 1).closed }
             #expect(closed, "an open header block must be complete within the header timeout, requests in flight or not")
         }
     }
@@ -205,10 +221,12 @@ struct HostileInputTests {
         try await withGateway("slowsniff", config: config, { Self.yaml($0, a: a) }) { gw in
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
-            var closed = false
-            for byte in RawHTTP2.preface {
-                conn.send(bytes: [byte])
-                if conn.readToClose(timeout: 0.1).closed { closed = true; break }
+            let closed = await offload { () -> Bool in
+                for byte in RawHTTP2.preface {
+                    conn.send(bytes: [byte])
+                    if conn.readToClose(timeout: 0.1).closed { return true }
+                }
+                return false
             }
             #expect(closed)
         }
@@ -224,13 +242,19 @@ struct HostileInputTests {
             let c1 = try RawConnection(gw.address, gw.port)
             let c2 = try RawConnection(gw.address, gw.port)
             defer { c2.close() }
-            c1.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            #expect(c1.read(until: "\"server\"", timeout: 5).hasPrefix("HTTP/1.1 200"))
-            c2.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            #expect(c2.read(until: "\"server\"", timeout: 5).hasPrefix("HTTP/1.1 200"))
+            let (r1, r2) = await offload { () -> (String, String) in
+                c1.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                let r1 = c1.read(until: "\"server\"", timeout: 5)
+                c2.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                return (r1, c2.read(until: "\"server\"", timeout: 5))
+            }
+            #expect(r1.hasPrefix("HTTP/1.1 200"))
+            #expect(r2.hasPrefix("HTTP/1.1 200"))
             let c3 = try RawConnection(gw.address, gw.port)
-            c3.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
-            let third = c3.readToClose(timeout: 3)
+            let third = await offload { () -> (bytes: [UInt8], closed: Bool) in
+                c3.send("GET /public/1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+                return c3.readToClose(timeout: 3)
+            }
             #expect(third.closed && third.bytes.isEmpty, "the third connection from one source must be refused")
             c3.close()
             c1.close()
@@ -248,11 +272,11 @@ struct HostileInputTests {
         try await withGateway("upgradestall", { Self.yaml($0, a: a) }) { gw in
             let upgrade = "GET /public/a HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
                 + "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\nGET /public/b HTTP/1.1\r\nHost: example.com\r\n\r\n"
-            let r = Self.raw(gw, upgrade, timeout: 5)
+            let r = await Self.raw(gw, upgrade, timeout: 5)
             #expect(r.response.hasPrefix("HTTP/1.1 200"), "\(r.response.prefix(80))")
             #expect(r.response.lowercased().contains("connection: close"))
             #expect(r.closed, "the connection must close after the response (NIO's decoder stopped at the Upgrade)")
-            let c = Self.raw(gw, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+            let c = await Self.raw(gw, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
             #expect(c.response.hasPrefix("HTTP/1.1 405"), "\(c.response.prefix(80))")
             #expect(c.closed)
             let next = try await gw.get("/public/c")
@@ -276,7 +300,7 @@ struct HostileInputTests {
         let a = try await EchoServer.start(name: "public")
         defer { Task { await a.stop() } }
         try await withGateway("framing", { Self.yaml($0, a: a) }) { gw in
-            let r = Self.raw(gw, request)
+            let r = await Self.raw(gw, request)
             #expect(r.response.hasPrefix("HTTP/1.1 \(status)"), "\(request.debugDescription) → \(r.response.prefix(60))")
             #expect(r.closed, "a refused request closes its connection")
             #expect(!r.response.contains("example.com") && !r.response.contains("127."), "generic body: \(r.response)")
@@ -291,11 +315,11 @@ struct HostileInputTests {
         try await withGateway("asterisk", { s in
             Scenario.yaml(s.gatewayYAML(), s.service("a", a), s.route("r", rules: "  - backendRefs: [{name: a, port: 80}]"))
         }) { gw in
-            let r = Self.raw(gw, "OPTIONS * HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            let r = await Self.raw(gw, "OPTIONS * HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(r.response.hasPrefix("HTTP/1.1 200"), "\(r.response.prefix(60))")
             #expect(a.requestCount == 0, "OPTIONS * must not match PathPrefix /")
-            let old = Self.raw(gw, "GET /public/ HTTP/1.0\r\n\r\n")
-            let backslash = Self.raw(gw, "GET /a\\b HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            let old = await Self.raw(gw, "GET /public/ HTTP/1.0\r\n\r\n")
+            let backslash = await Self.raw(gw, "GET /a\\b HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
             #expect(backslash.response.hasPrefix("HTTP/1.1 307"), "a backslash behind PathPrefix / was a 502: \(backslash.response.prefix(60))")
             #expect(old.response.hasPrefix("HTTP/1.0 200"), "\(old.response.prefix(60))")
         }
@@ -326,11 +350,14 @@ struct HostileInputTests {
                 + RawHTTP2.get(stream: 7, path: "/x", authority: "user@example.com")
                 + RawHTTP2.get(stream: 9, path: "/x", extra: [("host", "example.com")])
                 + RawHTTP2.get(stream: 11, path: "/x/../y", authority: nil, extra: [("host", "example.com")]))
-            var bytes: [UInt8] = []
-            var statuses: [UInt32: Int] = [:]
-            for _ in 0..<50 where statuses.count < 6 {
-                bytes += conn.readToClose(timeout: 0.1).bytes
-                statuses = RawHTTP2.statuses(in: bytes)
+            let statuses = await offload { () -> [UInt32: Int] in
+                var bytes: [UInt8] = []
+                var statuses: [UInt32: Int] = [:]
+                for _ in 0..<50 where statuses.count < 6 {
+                    bytes += conn.readToClose(timeout: 0.1).bytes
+                    statuses = RawHTTP2.statuses(in: bytes)
+                }
+                return statuses
             }
             #expect(statuses[1] == 400, "host differing from :authority")
             #expect(statuses[3] == 400, "relative :path")
@@ -351,8 +378,10 @@ struct HostileInputTests {
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
             // DATA on stream 0 is a connection error of type PROTOCOL_ERROR (§6.1).
-            conn.send(bytes: RawHTTP2.start() + RawHTTP2.frame(type: 0x0, stream: 0, payload: [1, 2, 3]))
-            let r = conn.readToClose(timeout: 5)
+            let r = await offload { () -> (bytes: [UInt8], closed: Bool) in
+                conn.send(bytes: RawHTTP2.start() + RawHTTP2.frame(type: 0x0, stream: 0, payload: [1, 2, 3]))
+                return conn.readToClose(timeout: 5)
+            }
             #expect(RawHTTP2.goAwayCode(in: r.bytes) == 0x1)
             #expect(r.closed, "the connection must be closed after the GOAWAY")
         }
@@ -367,8 +396,10 @@ struct HostileInputTests {
             let conn = try RawConnection(gw.address, gw.port)
             defer { conn.close() }
             let one = kind == "window" ? RawHTTP2.windowUpdate() : RawHTTP2.ping()
-            conn.send(bytes: RawHTTP2.start() + Array((0..<1000).map { _ in one }.joined()))
-            let r = conn.readToClose(timeout: 5)
+            let r = await offload { () -> (bytes: [UInt8], closed: Bool) in
+                conn.send(bytes: RawHTTP2.start() + Array((0..<1000).map { _ in one }.joined()))
+                return conn.readToClose(timeout: 5)
+            }
             #expect(RawHTTP2.goAwayCode(in: r.bytes) == 0xb, "\(RawHTTP2.parse(r.bytes).map(\.type))")
             #expect(r.closed)
         }
