@@ -43,7 +43,9 @@ extension ConformanceRunTests {
         var logger = Logger(label: "conformance-bad-corpus")
         logger.logLevel = .critical
         var options = ConformanceOptions(corpus: dir, supportedFeatures: Set(SupportedFeatures.implementedInDataPlane))
-        options.testTimeout = .seconds(3)
+        // Long enough for the good test on a loaded 2-core machine (3 s failed in 2 of 5 full runs while
+        // other suites ran beside it); the hanging one still waits 60 s, far past it.
+        options.testTimeout = .seconds(12)
         let runner = ConformanceRunner(options: options, logger: logger)
         var outcomes: [String: ConformanceTestResult.Outcome] = [:]
         for t in try runner.selectedTests() { outcomes[t.name] = await runner.run(t).outcome }
