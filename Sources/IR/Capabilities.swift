@@ -13,13 +13,16 @@ public struct DataPlaneCapabilities: Sendable, Hashable {
     public var gatewayRouteKinds: [ListenerProtocol: [String]]
     /// Conformance feature names claimed (../shared/conformance/features.json).
     public var features: Set<String>
+    /// Route kinds served on Service parents (GAMMA mesh frontends).
+    public var meshRouteKinds: Set<String>
     /// TLS origination to backends (BackendTLSPolicy, GEP-1897). Without it a backend a policy
     /// targets is an invalid backend (never reached in cleartext).
     public var backendTLS: Bool
 
     public init(listenerProtocols: Set<ListenerProtocol>, gatewayRouteKinds: [ListenerProtocol: [String]], features: Set<String>,
-                backendTLS: Bool = false) {
+                meshRouteKinds: Set<String> = ["HTTPRoute"], backendTLS: Bool = false) {
         self.listenerProtocols = listenerProtocols
+        self.meshRouteKinds = meshRouteKinds
         self.gatewayRouteKinds = gatewayRouteKinds
         self.features = features
         self.backendTLS = backendTLS
@@ -61,5 +64,5 @@ public struct DataPlaneCapabilities: Sendable, Hashable {
         listenerProtocols: [.http, .https, .tls, .tcp, .udp],
         gatewayRouteKinds: [.http: ["HTTPRoute", "GRPCRoute"], .https: ["HTTPRoute", "GRPCRoute"], .tls: ["TLSRoute"],
                             .tcp: ["TCPRoute"], .udp: ["UDPRoute"]],
-        features: sluice.features, backendTLS: true)
+        features: sluice.features, meshRouteKinds: ["HTTPRoute", "GRPCRoute"], backendTLS: true)
 }

@@ -33,8 +33,22 @@ extension Translation {
             guard !refs.isEmpty else { continue }
             let compiled = compileGRPCRoute(r, context: .mesh)
             let key = key("GRPCRoute", r.metadata)
+            let served = config.capabilities.meshRouteKinds.contains("GRPCRoute")
             for (pi, p) in refs {
                 guard let ports = meshParentPorts(route: key, meta: r.metadata, parentRef: p, index: pi, refFailure: compiled.refFailure) else { continue }
+                guard served else {
+                    // The mesh data plane does not serve GRPCRoutes yet: not Accepted (the pattern of
+                    // GEP-2643 for an unsupported mode: "`Accepted: False` and `Reason:
+                    // UnsupportedValue`"), and no HTTPRoute on the same port is displaced by it.
+                    if var parents = routeParents[key], let last = parents.indices.last {
+                        let f = factory(generation: r.metadata.generation)
+                        parents[last].conditions.set(f.make(Cond.accepted, false, "UnsupportedValue",
+                                                            "GRPCRoutes on Service parents are not served by Sluice's mesh data plane yet"))
+                        routeParents[key] = parents
+                    }
+                    diagnose(.warning, key, field: "spec.parentRefs[\(pi)]", "GRPCRoutes on Service parents are not served by Sluice's mesh data plane yet: not accepted")
+                    continue
+                }
                 for pk in ports {
                     if pk.service.namespace == key.namespace {
                         byPort[pk, default: PortRoutes()].producerGRPC += compiled.entries
